@@ -1,0 +1,53 @@
+// Package packaging turns package specifications into Debian packages
+// (with nfpm) and Debian packages into apt repositories.
+package packaging
+
+import (
+	"io/fs"
+
+	"gitlab.tugraz.at/invenio/invenio-infra/systemd"
+)
+
+// Spec is everything one binary package ships: its control data, its files
+// and what its maintainer scripts manage. Roles produce specs; Build turns a
+// spec into a .deb.
+type Spec struct {
+	// Name is the package name, e.g. "invenio-web".
+	Name string
+	// Synopsis is the one-line description.
+	Synopsis string
+	// Description is the extended description: plain paragraphs separated by blank lines.
+	Description string
+	// Section is the archive section, e.g. "admin", "web", "database".
+	Section string
+	// Maintainer is "Name <mail>".
+	Maintainer string
+	// Homepage is the project's or site's URL.
+	Homepage string
+
+	Depends    []string
+	Recommends []string
+	Suggests   []string
+	Conflicts  []string
+	Breaks     []string
+	Replaces   []string
+	Provides   []string
+
+	// Files are the package's contents. Every file under /etc becomes a conffile.
+	Files []File
+	// Maint is what the maintainer scripts manage; Maint.Package is set by Build.
+	Maint systemd.Maint
+}
+
+// File is one path a package ships.
+type File struct {
+	// Path is absolute, e.g. "/etc/invenio/invenio.env".
+	Path string
+	// Mode is the permission bits; fs.ModeDir marks a directory and
+	// fs.ModeSymlink a symbolic link whose target is Body.
+	Mode fs.FileMode
+	// Body is the file's content (or a link's target).
+	Body []byte
+	// Owner and Group default to root.
+	Owner, Group string
+}
