@@ -25,6 +25,26 @@ type Spec struct {
 	// Homepage is the project's or site's URL.
 	Homepage string
 
+	// Copyright is the copyright notice of the generated
+	// /usr/share/doc/<name>/copyright, one holder a line; default
+	// "<year of the build epoch> <Maintainer>". Ignored when Files ships
+	// that path itself.
+	Copyright string
+	// License is the DEP-5 short name of the package's license; default
+	// "Apache-2.0".
+	License string
+	// LicenseText is the license paragraph's text; by default it points at
+	// /usr/share/common-licenses/<License>, so it is required for licenses
+	// Debian does not ship there.
+	LicenseText string
+	// LintianOverrides are lintian tags, each with an optional context as
+	// lintian prints it (e.g. "non-standard-dir-perm 0750 != 0755
+	// [var/lib/invenio/]"), that the package deliberately triggers. Build
+	// ships them in /usr/share/lintian/overrides/<name>, together with
+	// initial-upload-closes-no-bugs, which every single-entry changelog of a
+	// -1 revision triggers outside Debian's archive.
+	LintianOverrides []string
+
 	Depends    []string
 	Recommends []string
 	Suggests   []string

@@ -5,10 +5,12 @@ package roles
 
 import (
 	"bytes"
+	"compress/gzip"
 	"embed"
 	"fmt"
 	"io/fs"
 	"path"
+	"strconv"
 	"text/template"
 
 	"github.com/Masterminds/sprig/v3"
@@ -57,6 +59,8 @@ func funcs() template.FuncMap {
 	m := sprig.TxtFuncMap()
 	delete(m, "env")
 	delete(m, "expandenv")
+	m["hostCIDR"] = hostCIDR
+	m["hostPort"] = hostPort
 	return m
 }
 
@@ -87,3 +91,40 @@ func script(dst, tmpl string, data any) packaging.File {
 func dir(p string, mode fs.FileMode, owner, group string) packaging.File {
 	return packaging.File{Path: path.Clean(p), Mode: fs.ModeDir | mode, Owner: owner, Group: group}
 }
+
+// manPage returns a gzipped manual page rendered from a roff template, at
+// /usr/share/man/manSECTION/NAME.SECTION.gz. The gzip header carries no name
+// and no time, so the package stays reproducible.
+func manPage(name string, section int, tmpl string, data any) packaging.File {
+	var b bytes.Buffer
+	zw, err := gzip.NewWriterLevel(&b, gzip.BestCompression)
+	if err != nil {
+		panic(err) // only for an invalid level
+	}
+	if _, err := zw.Write(render(tmpl, data)); err != nil {
+		panic(err) // writes to a bytes.Buffer do not fail
+	}
+	if err := zw.Close(); err != nil {
+		panic(err)
+	}
+	sec := strconv.Itoa(section)
+	return packaging.File{Path: "/usr/share/man/man" + sec + "/" + name + "." + sec + ".gz", Mode: 0o644, Body: b.Bytes()}
+}
+
+// unitDir is where packages install units (Debian policy since bookworm).
+const unitDir = "/usr/lib/systemd/system/"
+
+// unitFile returns a unit rendered from a template into unitDir.
+func unitFile(name, tmpl string, data any) packaging.File {
+	return conf(unitDir+name, tmpl, data)
+}
+
+// dropIn returns a drop-in for another package's unit, in unitDir/UNIT.d/.
+// Package-owned drop-ins live under /usr/lib so admins override them in
+// /etc/systemd/system/UNIT.d/.
+func dropIn(unit, name string, body []byte) packaging.File {
+	return packaging.File{Path: unitDir + unit + ".d/" + name, Mode: 0o644, Body: body}
+}
+
+// itoa formats an int.
+func itoa(i int) string { return strconv.Itoa(i) }

@@ -7,7 +7,7 @@ package site
 // Site is the whole description of a deployment, as written in a site file.
 type Site struct {
 	// Name identifies the site, e.g. "tugraz". It names nothing installed.
-	Name string `yaml:"name" json:"name" jsonschema:"pattern=^[a-z][a-z0-9-]*$"`
+	Name string `yaml:"name" json:"name" jsonschema:"required,pattern=^[a-z][a-z0-9-]*$"`
 	// Maintainer is the Maintainer field of every package ("Name <mail>").
 	Maintainer string `yaml:"maintainer,omitempty" json:"maintainer,omitempty"`
 	// Application is the InvenioRDM application the web role runs.
@@ -15,20 +15,23 @@ type Site struct {
 	// Search chooses the search engine and where its package comes from.
 	Search Search `yaml:"search" json:"search"`
 	// Mail configures Exim4 on the services host as a satellite.
-	Mail Mail `yaml:"mail" json:"mail"`
+	Mail Mail `yaml:"mail" json:"mail" jsonschema:"required"`
 	// Storage is the shared file storage mounted on every web host.
 	Storage Storage `yaml:"storage" json:"storage"`
 	// TLS names the certificate NGINX serves on :8080.
-	TLS TLS `yaml:"tls" json:"tls"`
+	TLS TLS `yaml:"tls" json:"tls" jsonschema:"required"`
 	// Sizing holds the site-wide sizing; an instance may override parts of it.
 	Sizing Sizing `yaml:"sizing" json:"sizing"`
 	// Instances are the independent deployments (dev, test, prod).
-	Instances []Instance `yaml:"instances" json:"instances" jsonschema:"minItems=1"`
+	Instances []Instance `yaml:"instances" json:"instances" jsonschema:"required,minItems=1"`
+
+	// src is where the site was read from, for ErrorAt; nil for a Site built in code.
+	src *source
 }
 
 // Application describes the InvenioRDM application package and its entry points.
 type Application struct {
-	// Package is the Debian package that installs the application into Virtualenv.
+	// Package is the Debian package that installs the application into the virtualenv.
 	Package string `yaml:"package" json:"package"`
 	// Virtualenv is the Python virtual environment holding uwsgi, celery and invenio.
 	Virtualenv string `yaml:"virtualenv" json:"virtualenv"`
@@ -66,19 +69,19 @@ type Search struct {
 // AptSource is an extra apt repository with the key that signs it.
 type AptSource struct {
 	// URL is the repository's base URL.
-	URL string `yaml:"url" json:"url"`
+	URL string `yaml:"url" json:"url" jsonschema:"required"`
 	// Suite is the repository's suite, e.g. "stable".
-	Suite string `yaml:"suite" json:"suite"`
+	Suite string `yaml:"suite" json:"suite" jsonschema:"required"`
 	// Components are the repository's components, e.g. ["main"].
 	Components []string `yaml:"components,omitempty" json:"components,omitempty"`
 	// Key is the path of the repository's armored public key.
-	Key string `yaml:"key" json:"key"`
+	Key string `yaml:"key" json:"key" jsonschema:"required"`
 }
 
 // Mail configures outgoing mail.
 type Mail struct {
 	// Smarthost is where the services host relays mail to, "host" or "host::port".
-	Smarthost string `yaml:"smarthost" json:"smarthost"`
+	Smarthost string `yaml:"smarthost" json:"smarthost" jsonschema:"required"`
 	// SenderDomain is the domain of the From addresses the application uses.
 	SenderDomain string `yaml:"sender_domain" json:"sender_domain"`
 }
@@ -108,54 +111,68 @@ type Storage struct {
 // TLS names the certificate and key NGINX serves.
 type TLS struct {
 	// Certificate is the path of the PEM certificate chain on the web hosts.
-	Certificate string `yaml:"certificate" json:"certificate"`
+	Certificate string `yaml:"certificate" json:"certificate" jsonschema:"required"`
 	// Key is the path of the PEM private key on the web hosts.
-	Key string `yaml:"key" json:"key"`
+	Key string `yaml:"key" json:"key" jsonschema:"required"`
 }
 
 // Sizing holds the tunables of every service. In an instance, unset fields
 // take the site's values.
 type Sizing struct {
-	UI         UWSGI      `yaml:"ui" json:"ui"`
-	API        UWSGI      `yaml:"api" json:"api"`
-	Celery     Celery     `yaml:"celery" json:"celery"`
+	// UI sizes the uWSGI application of the user interface.
+	UI UWSGI `yaml:"ui" json:"ui"`
+	// API sizes the uWSGI application of the REST API.
+	API UWSGI `yaml:"api" json:"api"`
+	// Celery sizes the Celery worker on every web host.
+	Celery Celery `yaml:"celery" json:"celery"`
+	// PostgreSQL sizes the database server on the services host.
 	PostgreSQL PostgreSQL `yaml:"postgresql" json:"postgresql"`
-	Search     SearchSize `yaml:"search" json:"search"`
-	Redis      Redis      `yaml:"redis" json:"redis"`
+	// Search sizes the search engine on the services host.
+	Search SearchSize `yaml:"search" json:"search"`
+	// Redis sizes the cache on the services host.
+	Redis Redis `yaml:"redis" json:"redis"`
 	// UploadLimit is NGINX's client_max_body_size for file content uploads, e.g. "50G".
-	UploadLimit string `yaml:"upload_limit,omitempty" json:"upload_limit,omitempty"`
+	UploadLimit string `yaml:"upload_limit,omitempty" json:"upload_limit,omitempty" jsonschema:"pattern=^[0-9]+[kKmMgG]$"`
 }
 
 // UWSGI sizes one uWSGI application.
 type UWSGI struct {
+	// Processes is the number of uWSGI worker processes.
 	Processes int `yaml:"processes,omitempty" json:"processes,omitempty" jsonschema:"minimum=1"`
-	Threads   int `yaml:"threads,omitempty" json:"threads,omitempty" jsonschema:"minimum=1"`
+	// Threads is the number of threads in each worker process.
+	Threads int `yaml:"threads,omitempty" json:"threads,omitempty" jsonschema:"minimum=1"`
 }
 
 // Celery sizes the Celery worker.
 type Celery struct {
+	// Concurrency is the number of worker processes ("celery worker --concurrency").
 	Concurrency int `yaml:"concurrency,omitempty" json:"concurrency,omitempty" jsonschema:"minimum=1"`
 }
 
 // PostgreSQL sizes the database server. Sizes are PostgreSQL units ("2GB").
 type PostgreSQL struct {
-	MaxConnections     int    `yaml:"max_connections,omitempty" json:"max_connections,omitempty" jsonschema:"minimum=10"`
-	SharedBuffers      string `yaml:"shared_buffers,omitempty" json:"shared_buffers,omitempty"`
-	EffectiveCacheSize string `yaml:"effective_cache_size,omitempty" json:"effective_cache_size,omitempty"`
-	WorkMem            string `yaml:"work_mem,omitempty" json:"work_mem,omitempty"`
-	MaintenanceWorkMem string `yaml:"maintenance_work_mem,omitempty" json:"maintenance_work_mem,omitempty"`
+	// MaxConnections is max_connections.
+	MaxConnections int `yaml:"max_connections,omitempty" json:"max_connections,omitempty" jsonschema:"minimum=10"`
+	// SharedBuffers is shared_buffers, e.g. "2GB".
+	SharedBuffers string `yaml:"shared_buffers,omitempty" json:"shared_buffers,omitempty" jsonschema:"pattern=^[0-9]+(kB|MB|GB|TB)$"`
+	// EffectiveCacheSize is effective_cache_size, e.g. "6GB".
+	EffectiveCacheSize string `yaml:"effective_cache_size,omitempty" json:"effective_cache_size,omitempty" jsonschema:"pattern=^[0-9]+(kB|MB|GB|TB)$"`
+	// WorkMem is work_mem, e.g. "16MB".
+	WorkMem string `yaml:"work_mem,omitempty" json:"work_mem,omitempty" jsonschema:"pattern=^[0-9]+(kB|MB|GB|TB)$"`
+	// MaintenanceWorkMem is maintenance_work_mem, e.g. "512MB".
+	MaintenanceWorkMem string `yaml:"maintenance_work_mem,omitempty" json:"maintenance_work_mem,omitempty" jsonschema:"pattern=^[0-9]+(kB|MB|GB|TB)$"`
 }
 
 // SearchSize sizes the search engine.
 type SearchSize struct {
 	// Heap is the JVM heap (-Xms and -Xmx), e.g. "4g".
-	Heap string `yaml:"heap,omitempty" json:"heap,omitempty"`
+	Heap string `yaml:"heap,omitempty" json:"heap,omitempty" jsonschema:"pattern=^[0-9]+[kKmMgG]$"`
 }
 
 // Redis sizes the cache.
 type Redis struct {
 	// MaxMemory is Redis' maxmemory, e.g. "1gb".
-	MaxMemory string `yaml:"maxmemory,omitempty" json:"maxmemory,omitempty"`
+	MaxMemory string `yaml:"maxmemory,omitempty" json:"maxmemory,omitempty" jsonschema:"pattern=^[0-9]+[kKmMgG][bB]?$"`
 	// Policy is Redis' maxmemory-policy.
 	Policy string `yaml:"policy,omitempty" json:"policy,omitempty" jsonschema:"enum=noeviction,enum=allkeys-lru,enum=allkeys-lfu,enum=volatile-lru,enum=volatile-lfu,enum=allkeys-random,enum=volatile-random,enum=volatile-ttl"`
 }
@@ -163,19 +180,19 @@ type Redis struct {
 // Instance is one independent deployment of the application.
 type Instance struct {
 	// Name is the instance's name (dev, test, prod); it is also its apt suite.
-	Name string `yaml:"name" json:"name" jsonschema:"pattern=^[a-z][a-z0-9-]*$"`
+	Name string `yaml:"name" json:"name" jsonschema:"required,pattern=^[a-z][a-z0-9-]*$"`
 	// URL is the public URL users reach the instance at.
-	URL string `yaml:"url" json:"url"`
+	URL string `yaml:"url" json:"url" jsonschema:"required,format=uri"`
 	// Suite is the Debian suite the instance's VMs run (bookworm).
 	Suite string `yaml:"suite,omitempty" json:"suite,omitempty"`
 	// Mirror is the Debian mirror; by default the host's own apt sources name it.
 	Mirror string `yaml:"mirror,omitempty" json:"mirror,omitempty"`
 	// Repository is the URL of the apt repository the instance's VMs install from.
-	Repository string `yaml:"repository" json:"repository"`
+	Repository string `yaml:"repository" json:"repository" jsonschema:"required,format=uri"`
 	// Sizing overrides the site's sizing for this instance.
 	Sizing *Sizing `yaml:"sizing,omitempty" json:"sizing,omitempty"`
 	// Hosts are the instance's VMs.
-	Hosts []Host `yaml:"hosts" json:"hosts" jsonschema:"minItems=1"`
+	Hosts []Host `yaml:"hosts" json:"hosts" jsonschema:"required,minItems=1"`
 }
 
 // Role is what a host does.
@@ -190,11 +207,11 @@ const (
 // Host is one VM of an instance.
 type Host struct {
 	// Name is the host name, e.g. "invenio01-prod".
-	Name string `yaml:"name" json:"name"`
+	Name string `yaml:"name" json:"name" jsonschema:"required,maxLength=63,pattern=^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?$"`
 	// Address is the host's internal IPv4 or IPv6 address.
-	Address string `yaml:"address" json:"address"`
+	Address string `yaml:"address" json:"address" jsonschema:"required"`
 	// Roles are "web", "services" or both.
-	Roles []Role `yaml:"roles" json:"roles" jsonschema:"minItems=1"`
+	Roles []Role `yaml:"roles" json:"roles" jsonschema:"required,minItems=1,uniqueItems=true,enum=web,enum=services"`
 	// Beat runs Celery beat (and the jobs scheduler) on this host; exactly one web host per instance.
 	Beat bool `yaml:"beat,omitempty" json:"beat,omitempty"`
 }

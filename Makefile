@@ -1,0 +1,68 @@
+# invenio-infra — `make help` lists the targets.
+#
+# Everything real happens in Go (./cmd/invenio-infra) and in
+# scripts/install-deps; this file only names the steps. SOURCE_DATE_EPOCH is
+# deliberately not set here: the tool derives it from the site and git.
+
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+.DELETE_ON_ERROR:
+
+GO ?= go
+BIN := bin/invenio-infra
+OUT ?= out
+# The whole suite, slow tests included, must finish well inside CI's hour.
+TEST_TIMEOUT ?= 50m
+# Extra flags for go test, e.g. make test GOTESTFLAGS='-run TestRoot -v'.
+GOTESTFLAGS ?=
+# Per-benchmark time; "Nx" runs N iterations.
+BENCHTIME ?= 1s
+BENCH ?= .
+# Packages for test, test-quick and bench, e.g. make test PKGS=./testing/...
+PKGS ?= ./...
+
+# Shell files for shellcheck: everything in scripts/ with a sh/bash shebang,
+# and .ci/run.
+SHELL_SCRIPTS = $(shell grep -lsE '^\#!.*\b(ba)?sh\b' $$(find scripts -type f 2>/dev/null) .ci/run 2>/dev/null)
+
+.PHONY: help build deps test test-quick bench lint release clean
+
+help: ## list the targets
+	@echo "usage: make TARGET [VAR=value]"
+	@echo
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
+		awk 'BEGIN {FS = ":.*?## "}; {printf "  %-11s %s\n", $$1, $$2}'
+	@echo
+	@echo "variables: PKGS=$(PKGS) TEST_TIMEOUT=$(TEST_TIMEOUT) BENCHTIME=$(BENCHTIME) BENCH=$(BENCH) GOTESTFLAGS=$(GOTESTFLAGS) OUT=$(OUT)"
+	@echo "test caches (root filesystems): \$$INVENIO_INFRA_CACHE, else \$$XDG_CACHE_HOME/invenio-infra, else ~/.cache/invenio-infra"
+
+build: ## build bin/invenio-infra
+	$(GO) build -trimpath -o $(BIN) ./cmd/invenio-infra
+
+deps: ## install the host tools (apt-get, --no-install-recommends; needs root if any is missing)
+	scripts/install-deps
+
+test: deps ## run every test, slow ones too, strictly (a missing need fails): the README's test command
+	INVENIO_INFRA_SLOW=1 INVENIO_INFRA_STRICT=1 \
+		$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(GOTESTFLAGS) $(PKGS)
+
+test-quick: ## run the fast tests only (go test -short, no slow tests, missing tools skip)
+	env -u INVENIO_INFRA_SLOW -u INVENIO_INFRA_STRICT \
+		$(GO) test -short $(GOTESTFLAGS) $(PKGS)
+
+bench: ## run the benchmarks and print their figures (BENCH=regexp, BENCHTIME=1s or Nx)
+	INVENIO_INFRA_SLOW=1 \
+		$(GO) test -run '^$$' -bench '$(BENCH)' -benchtime $(BENCHTIME) -benchmem -timeout $(TEST_TIMEOUT) $(GOTESTFLAGS) $(PKGS)
+
+lint: ## gofmt, go vet, shellcheck
+	@out=$$(find . -path './.*' -prune -o -path '*/testdata' -prune -o -name '*.go' -print0 | xargs -0 -r gofmt -l); \
+	if [ -n "$$out" ]; then echo "gofmt: these files need formatting:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	shellcheck $(SHELL_SCRIPTS)
+
+release: deps ## the main job: build the packages of the default site into out/packages
+	$(GO) run ./cmd/invenio-infra packages --out $(OUT)/packages
+
+clean: ## remove bin/ and out/ (not the test cache)
+	rm -rf bin $(OUT)

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"gitlab.tugraz.at/invenio/invenio-infra/internal/atomicdir"
+	"gitlab.tugraz.at/invenio/invenio-infra/roles"
+	"gitlab.tugraz.at/invenio/invenio-infra/site"
+)
+
+// renderOptions are the flags of render.
+type renderOptions struct {
+	Out       string
+	Instances []string
+}
+
+func newRender(g *globalOptions) *cobra.Command {
+	o := &renderOptions{}
+	cmd := &cobra.Command{
+		Use:   "render --out DIR",
+		Short: "Write every file each host gets, exactly as installed, for review and diff",
+		Long: "render writes DIR/INSTANCE/HOST/PATH for every file the packages of each\n" +
+			"host install: configuration, units, drop-ins and helpers. DIR is written\n" +
+			"next to itself and swapped in, so a failed run leaves it untouched.",
+		Args: args(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			s, err := g.loadSite()
+			if err != nil {
+				return err
+			}
+			ins, err := selectInstances(s, o.Instances)
+			if err != nil {
+				return err
+			}
+			var n int
+			err = atomicdir.Write(o.Out, func(dir string) error {
+				n, err = roles.WriteTree(dir, s, ins)
+				return err
+			})
+			if err != nil {
+				return fmt.Errorf("rendering into %s: %w", o.Out, err)
+			}
+			g.progress(cmd, "rendered %d files for %d instance(s) into %s", n, len(ins), o.Out)
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&o.Out, "out", "o", "", "output directory (required)")
+	cmd.Flags().StringSliceVarP(&o.Instances, "instance", "i", nil, "only these instances (default: all)")
+	_ = cmd.MarkFlagRequired("out")
+	return cmd
+}
+
+// selectInstances returns the named instances, or all when names is empty.
+func selectInstances(s *site.Site, names []string) ([]site.Instance, error) {
+	if len(names) == 0 {
+		return s.Instances, nil
+	}
+	var out []site.Instance
+	for _, n := range names {
+		in, ok := s.Instance(n)
+		if !ok {
+			var all []string
+			for _, x := range s.Instances {
+				all = append(all, x.Name)
+			}
+			return nil, usageError{fmt.Errorf("no instance %q in site %q (instances: %s)", n, s.Name, strings.Join(all, ", "))}
+		}
+		out = append(out, in)
+	}
+	return out, nil
+}
+
+// progress prints one progress line on standard error unless --quiet.
+func (o *globalOptions) progress(cmd *cobra.Command, format string, a ...any) {
+	if !o.Quiet {
+		fmt.Fprintf(cmd.ErrOrStderr(), format+"\n", a...)
+	}
+}

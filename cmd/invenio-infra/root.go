@@ -1,0 +1,59 @@
+package main
+
+import (
+	"github.com/spf13/cobra"
+
+	"gitlab.tugraz.at/invenio/invenio-infra/site"
+)
+
+// globalOptions are the flags every command shares.
+type globalOptions struct {
+	// SitePath is the site file; empty means the embedded default site.
+	SitePath string
+	// Quiet suppresses progress lines.
+	Quiet bool
+}
+
+// loadSite reads the site file, or returns the embedded default.
+func (o *globalOptions) loadSite() (*site.Site, error) {
+	if o.SitePath == "" {
+		return site.Default(), nil
+	}
+	return site.Load(o.SitePath)
+}
+
+func newRoot() *cobra.Command {
+	g := &globalOptions{}
+	root := &cobra.Command{
+		Use:   "invenio-infra",
+		Short: "Build an InvenioRDM deployment's packages, apt repository and VM images from a site file",
+		Long: "invenio-infra turns one site file (YAML) describing an InvenioRDM deployment —\n" +
+			"its instances, hosts and roles — into Debian packages per role, an apt\n" +
+			"repository and VM images. Without --site it uses the embedded default site.",
+		SilenceUsage:      true,
+		SilenceErrors:     true,
+		DisableAutoGenTag: true,
+	}
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.PersistentFlags().StringVarP(&g.SitePath, "site", "s", "", "site file (default: the embedded default site)")
+	root.PersistentFlags().BoolVarP(&g.Quiet, "quiet", "q", false, "print no progress lines")
+	root.AddCommand(
+		newValidate(g),
+		newPlan(g),
+		newRender(g),
+		newPackages(g),
+		newInit(),
+		newSchema(),
+	)
+	return root
+}
+
+// args wraps cobra's argument checks so that their errors exit with status 2.
+func args(check cobra.PositionalArgs) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, a []string) error {
+		if err := check(cmd, a); err != nil {
+			return usageError{err}
+		}
+		return nil
+	}
+}

@@ -1,0 +1,58 @@
+package roles
+
+import (
+	"strings"
+
+	"gitlab.tugraz.at/invenio/invenio-infra/packaging"
+	"gitlab.tugraz.at/invenio/invenio-infra/systemd"
+)
+
+// secretKeys are the variables /etc/invenio/secrets.env must define. They are
+// shared by every host of an instance.
+var secretKeys = []string{
+	"INVENIO_SECRET_KEY",
+	"INVENIO_SECURITY_LOGIN_SALT",
+	"INVENIO_CSRF_SECRET_SALT",
+	"INVENIO_DB_PASSWORD",
+	"INVENIO_REDIS_PASSWORD",
+	"INVENIO_RABBITMQ_PASSWORD",
+}
+
+// SecretKeys returns the variables every instance's secrets file defines.
+func SecretKeys() []string { return append([]string(nil), secretKeys...) }
+
+func init() { register(common) }
+
+// common is invenio-common: the system user, /etc/invenio, the environment
+// file, and the helpers every other package uses.
+func common(c *Context) packaging.Spec {
+	keys := struct{ Keys string }{strings.Join(secretKeys, " ")}
+	run := struct{ Virtualenv string }{c.App().Virtualenv}
+	return packaging.Spec{
+		Name:     "invenio-common",
+		Section:  "admin",
+		Synopsis: "InvenioRDM common files for the " + c.Instance.Name + " instance",
+		Description: "The invenio system user and group, /etc/invenio with the environment\n" +
+			"file InvenioRDM reads (database, broker, Redis, search and mail URLs of\n" +
+			"the " + c.Instance.Name + " instance), log and state directories, and the invenio-secrets\n" +
+			"and invenio-run helpers.\n\n" +
+			"Secrets are never part of this package: they reach a host through its\n" +
+			"cloud-init seed or an admin, in /etc/invenio/secrets.env.",
+		Depends:    []string{"systemd (>= 250) | systemd-standalone-sysusers", "logrotate"},
+		Files: []packaging.File{
+			conf("/usr/lib/sysusers.d/invenio.conf", "sysusers.conf.tmpl", c),
+			conf("/usr/lib/tmpfiles.d/invenio.conf", "tmpfiles.conf.tmpl", c),
+			dir("/etc/invenio", 0o755, "", ""),
+			conf("/etc/invenio/invenio.env", "invenio.env.tmpl", c),
+			conf("/etc/logrotate.d/invenio", "logrotate.tmpl", c),
+			script("/usr/sbin/invenio-secrets", "invenio-secrets.tmpl", keys),
+			script("/usr/libexec/invenio/invenio-run", "invenio-run.tmpl", run),
+			manPage("invenio-secrets", 8, "invenio-secrets.8.tmpl", keys),
+		},
+		Maint: systemd.Maint{
+			Sysusers: []string{"invenio.conf"},
+			Tmpfiles: []string{"invenio.conf"},
+			Purge:    []string{"rm -rf /var/log/invenio /run/invenio"},
+		},
+	}
+}

@@ -1,0 +1,215 @@
+package roles
+
+import (
+	"gitlab.tugraz.at/invenio/invenio-infra/packaging"
+	"gitlab.tugraz.at/invenio/invenio-infra/systemd"
+)
+
+func init() {
+	register(services)
+	register(postgresql)
+	register(redis)
+	register(rabbitmq)
+	register(search)
+	register(mail)
+}
+
+// provisionData is the data of the provisioning units.
+type provisionData struct {
+	GenerateSecrets bool
+	Hardening       systemd.HardenOptions
+}
+
+// services is invenio-services: the metapackage of the services host, with
+// the provisioning unit that creates the database, broker user and Redis auth
+// at boot, once secrets are present.
+func services(c *Context) packaging.Spec {
+	// An instance whose only host does everything may make its own secrets.
+	data := provisionData{
+		GenerateSecrets: len(c.Instance.Hosts) == 1,
+		Hardening: systemd.HardenOptions{
+			Root:           true,
+			Network:        true,
+			ReadWritePaths: []string{"/etc/invenio", "/etc/redis", "/var/lib/rabbitmq", "/var/log/rabbitmq", "/run"},
+			Capabilities:   []string{"CAP_SETUID", "CAP_SETGID", "CAP_CHOWN", "CAP_FOWNER", "CAP_DAC_OVERRIDE", "CAP_KILL"},
+		},
+	}
+	return packaging.Spec{
+		Name:     "invenio-services",
+		Section:  "admin",
+		Synopsis: "InvenioRDM services host for the " + c.Instance.Name + " instance",
+		Description: "Installs and configures PostgreSQL, Redis, RabbitMQ, the search engine\n" +
+			"and Exim4 for the " + c.Instance.Name + " instance, and provisions them at boot: once\n" +
+			"/etc/invenio/secrets.env is present, invenio-provision.service creates the\n" +
+			"invenio database role and database, the RabbitMQ vhost and user (and\n" +
+			"deletes guest), and sets the Redis password. It runs again whenever the\n" +
+			"secrets file changes.",
+		Depends: []string{
+			"invenio-common (= ${binary:Version})",
+			"invenio-postgresql (= ${binary:Version})",
+			"invenio-redis (= ${binary:Version})",
+			"invenio-rabbitmq (= ${binary:Version})",
+			"invenio-search (= ${binary:Version})",
+			"invenio-mail (= ${binary:Version})",
+		},
+		Files: []packaging.File{
+			script("/usr/libexec/invenio/provision", "provision.tmpl", c),
+			unitFile("invenio-provision.service", "provision.service.tmpl", data),
+			unitFile("invenio-provision.path", "provision.path.tmpl", data),
+		},
+		Maint: systemd.Maint{Units: []systemd.UnitAction{
+			{Name: "invenio-provision.service", Enable: true, Start: true},
+			{Name: "invenio-provision.path", Enable: true, Start: true},
+		}},
+	}
+}
+
+// postgresql is invenio-postgresql: tuning, listen address, TLS and a pg_hba
+// that lets only the instance's web hosts in, with scram-sha-256.
+func postgresql(c *Context) packaging.Spec {
+	v := c.PGVersion()
+	link := "/etc/postgresql/" + v + "/main/conf.d/50-invenio.conf"
+	return packaging.Spec{
+		Name:     "invenio-postgresql",
+		Section:  "database",
+		Synopsis: "PostgreSQL settings for InvenioRDM, " + c.Instance.Name + " instance",
+		Description: "Configures the main PostgreSQL " + v + " cluster for the " + c.Instance.Name + " instance:\n" +
+			"it listens on localhost and " + c.ServicesAddr() + " only, requires TLS and\n" +
+			"scram-sha-256 from the instance's web hosts, and is sized by the site file.\n" +
+			"The settings live in /etc/invenio/postgresql and are linked into the\n" +
+			"cluster's conf.d; the service is hardened by a systemd drop-in.",
+		Depends: []string{"invenio-common (= ${binary:Version})", "postgresql-" + v},
+		Files: []packaging.File{
+			dir("/etc/invenio/postgresql", 0o755, "", ""),
+			conf("/etc/invenio/postgresql/invenio.conf", "postgresql.conf.tmpl", c),
+			conf("/etc/invenio/postgresql/pg_hba.conf", "pg_hba.conf.tmpl", c),
+			dropIn("postgresql@.service", "invenio.conf", systemd.PostgreSQLDropIn()),
+		},
+		Maint: systemd.Maint{
+			Configure: []string{
+				"if [ -d /etc/postgresql/" + v + "/main/conf.d ] && [ ! -e " + link + " ]; then\n" +
+					"    ln -s /etc/invenio/postgresql/invenio.conf " + link + "\n" +
+					"fi",
+			},
+			Remove: []string{"rm -f " + link},
+			Purge:  []string{"rm -f " + link},
+			Units:  []systemd.UnitAction{{Name: "postgresql@" + v + "-main.service", Restart: true}},
+		},
+	}
+}
+
+// redis is invenio-redis: Debian's redis.conf plus bind, memory policy and
+// auth, run through a drop-in.
+func redis(c *Context) packaging.Spec {
+	return packaging.Spec{
+		Name:     "invenio-redis",
+		Section:  "database",
+		Synopsis: "Redis settings for InvenioRDM, " + c.Instance.Name + " instance",
+		Description: "Runs Debian's Redis with /etc/redis/invenio.conf, which includes Debian's\n" +
+			"redis.conf and binds to localhost and " + c.ServicesAddr() + ", sets maxmemory\n" +
+			"and its policy, and requires the password from /etc/invenio/secrets.env.\n" +
+			"Without that file Redis gets a random password nobody knows, never none.",
+		Depends: []string{"invenio-common (= ${binary:Version})", "redis-server"},
+		Files: []packaging.File{
+			conf("/etc/redis/invenio.conf", "redis.conf.tmpl", c),
+			script("/usr/libexec/invenio/redis-auth", "redis-auth.tmpl", c),
+			dropIn("redis-server.service", "invenio.conf", systemd.RedisDropIn()),
+		},
+		Maint: systemd.Maint{
+			Purge: []string{"rm -f /etc/redis/invenio-auth.conf"},
+			Units: []systemd.UnitAction{{Name: "redis-server.service", Restart: true}},
+		},
+	}
+}
+
+// rabbitmq is invenio-rabbitmq: listeners on the internal address, no guest,
+// and a file-descriptor limit.
+func rabbitmq(c *Context) packaging.Spec {
+	return packaging.Spec{
+		Name:     "invenio-rabbitmq",
+		Section:  "net",
+		Synopsis: "RabbitMQ settings for InvenioRDM, " + c.Instance.Name + " instance",
+		Description: "Configures RabbitMQ through conf.d to listen on localhost and\n" +
+			c.ServicesAddr() + " only, keeps the guest user to loopback (invenio-provision\n" +
+			"deletes it), keeps Erlang distribution on loopback, and raises the\n" +
+			"file-descriptor limit and hardens the service through a drop-in.",
+		Depends: []string{"invenio-common (= ${binary:Version})", "rabbitmq-server"},
+		Files: []packaging.File{
+			conf("/etc/rabbitmq/conf.d/50-invenio.conf", "rabbitmq.conf.tmpl", c),
+			dropIn("rabbitmq-server.service", "invenio.conf", systemd.RabbitMQDropIn()),
+		},
+		Maint: systemd.Maint{Units: []systemd.UnitAction{{Name: "rabbitmq-server.service", Restart: true}}},
+	}
+}
+
+// search is invenio-search: the engine's heap, settings, memlock and
+// vm.max_map_count; the engine's package comes from the site's source.
+func search(c *Context) packaging.Spec {
+	e := c.Engine()
+	sysctl := "/usr/lib/sysctl.d/50-invenio-search.conf"
+	return packaging.Spec{
+		Name:     "invenio-search",
+		Section:  "database",
+		Synopsis: "Search engine settings for InvenioRDM, " + c.Instance.Name + " instance",
+		Description: "Configures " + e + " for the " + c.Instance.Name + " instance: a single node\n" +
+			"named " + c.Services().Name + " in cluster " + c.ClusterName() + ", listening on localhost and\n" +
+			c.ServicesAddr() + ", with a " + c.Heap() + " heap (jvm.options.d), memory locking, and\n" +
+			"vm.max_map_count raised for it. Neither engine is in Debian: the site file\n" +
+			"names the apt source or package file it comes from.",
+		Depends: []string{"invenio-common (= ${binary:Version})", "opensearch | elasticsearch", "procps"},
+		Files: []packaging.File{
+			conf("/etc/"+e+"/jvm.options.d/50-invenio-heap.options", "search-heap.options.tmpl", c),
+			conf(sysctl, "search-sysctl.conf.tmpl", c),
+			dropIn(e+".service", "invenio.conf", systemd.SearchDropIn(e, searchSettings(c))),
+		},
+		Maint: systemd.Maint{
+			Configure: []string{
+				"if [ -z \"${DPKG_ROOT:-}\" ]; then\n" +
+					"    sysctl -q -p " + sysctl + " || true\n" +
+					"fi",
+			},
+			Units: []systemd.UnitAction{{Name: e + ".service", Restart: true}},
+		},
+	}
+}
+
+// searchSettings are the engine's settings, passed as -E options by the drop-in.
+func searchSettings(c *Context) [][2]string {
+	s := [][2]string{
+		{"cluster.name", c.ClusterName()},
+		{"node.name", c.Services().Name},
+		{"network.host", "_local_," + c.ServicesAddr()},
+		{"http.port", "9200"},
+		{"discovery.type", "single-node"},
+		{"bootstrap.memory_lock", "true"},
+		{"action.auto_create_index", "false"},
+	}
+	if c.Engine() == "opensearch" {
+		return append(s, [2]string{"plugins.security.disabled", "true"})
+	}
+	return append(s, [2]string{"xpack.security.enabled", "false"})
+}
+
+// mail is invenio-mail: Exim4 as a satellite that relays the web hosts' mail
+// to the smarthost and listens internally only.
+func mail(c *Context) packaging.Spec {
+	return packaging.Spec{
+		Name:     "invenio-mail",
+		Section:  "mail",
+		Synopsis: "Exim4 satellite for InvenioRDM, " + c.Instance.Name + " instance",
+		Description: "Configures Exim4 as a satellite: it listens on localhost and\n" +
+			c.ServicesAddr() + ", relays mail only for the instance's web hosts, and\n" +
+			"sends everything to " + c.Site.Mail.Smarthost + ". The settings in\n" +
+			"/etc/invenio/exim4.conf are applied to update-exim4.conf.conf on configure.",
+		Depends: []string{"invenio-common (= ${binary:Version})", "exim4-daemon-light", "exim4-config"},
+		Files: []packaging.File{
+			conf("/etc/invenio/exim4.conf", "exim4.conf.tmpl", c),
+			script("/usr/libexec/invenio/exim4-apply", "exim4-apply.tmpl", c),
+			dropIn("exim4.service", "invenio.conf", systemd.Exim4DropIn()),
+		},
+		Maint: systemd.Maint{
+			Configure: []string{"/usr/libexec/invenio/exim4-apply"},
+			Units:     []systemd.UnitAction{{Name: "exim4.service", Restart: true}},
+		},
+	}
+}

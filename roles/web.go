@@ -1,0 +1,160 @@
+package roles
+
+import (
+	"strings"
+
+	"gitlab.tugraz.at/invenio/invenio-infra/packaging"
+	"gitlab.tugraz.at/invenio/invenio-infra/site"
+	"gitlab.tugraz.at/invenio/invenio-infra/systemd"
+)
+
+func init() { register(web) }
+
+// uwsgiApp is the data of one uWSGI application's ini file and unit.
+type uwsgiApp struct {
+	Name, Title, Instance   string
+	Module, Mount           string
+	Virtualenv              string
+	InstancePath, Storage   string
+	Port, StatsPort         int
+	Processes, Threads      int
+	Hardening               systemd.HardenOptions
+}
+
+// celeryUnit is the data of one Celery unit.
+type celeryUnit struct {
+	Name, What, Instance string
+	App, Args            string
+	Virtualenv, Storage  string
+	OnlyOn               string
+	Hardening            systemd.HardenOptions
+}
+
+// web is invenio-web: NGINX in front of the uWSGI UI and API applications,
+// the Celery worker and beat, grouped under invenio-web.target.
+func web(c *Context) packaging.Spec {
+	files := []packaging.File{
+		conf("/etc/nginx/sites-available/invenio", "nginx-site.conf.tmpl", c),
+		conf("/etc/nginx/snippets/invenio-uwsgi.conf", "nginx-uwsgi.conf.tmpl", c),
+		dir("/etc/invenio/uwsgi", 0o755, "", ""),
+		unitFile("invenio-web.target", "invenio-web.target.tmpl", c),
+		dropIn("nginx.service", "invenio.conf", systemd.NginxDropIn()),
+	}
+	var actions []systemd.UnitAction
+	for _, a := range uwsgiApps(c) {
+		files = append(files,
+			conf("/etc/invenio/uwsgi/"+a.Name+".ini", "uwsgi.ini.tmpl", a),
+			unitFile("invenio-"+a.Name+".service", "uwsgi.service.tmpl", a))
+		actions = append(actions, systemd.UnitAction{Name: "invenio-" + a.Name + ".service", Enable: true, Start: true})
+	}
+	for _, u := range celeryUnits(c) {
+		files = append(files, unitFile("invenio-"+u.Name+".service", "celery.service.tmpl", u))
+		actions = append(actions, systemd.UnitAction{Name: "invenio-" + u.Name + ".service", Enable: true, Start: true})
+	}
+	depends := []string{"invenio-common (= ${binary:Version})", "nginx", c.App().Package}
+	if m := mountUnit(c); m != nil {
+		files = append(files, *m)
+		name := strings.TrimPrefix(m.Path, "/usr/lib/systemd/system/")
+		actions = append(actions, systemd.UnitAction{Name: name, Enable: true, Start: true})
+		depends = append(depends, storageDepends(c.Site.Storage.Type))
+	}
+	actions = append(actions,
+		systemd.UnitAction{Name: "invenio-web.target", Enable: true, Start: true},
+		systemd.UnitAction{Name: "nginx.service", Restart: true})
+	return packaging.Spec{
+		Name:     "invenio-web",
+		Section:  "web",
+		Synopsis: "InvenioRDM web tier for the " + c.Instance.Name + " instance",
+		Description: "NGINX serving " + c.URL() + " with TLS on port 8080 in front of the\n" +
+			"uWSGI UI and API applications, the Celery worker, and Celery beat (which\n" +
+			"runs only on " + c.Instance.BeatHost().Name + "), grouped under invenio-web.target.\n\n" +
+			"Install it on the web hosts of the " + c.Instance.Name + " instance.",
+		Depends: depends,
+		Files:   files,
+		Maint: systemd.Maint{
+			Units: actions,
+			Configure: []string{
+				"if [ -z \"$2\" ] && [ ! -e /etc/nginx/sites-enabled/invenio ]; then\n" +
+					"    ln -s ../sites-available/invenio /etc/nginx/sites-enabled/invenio\n" +
+					"fi",
+			},
+			Purge: []string{"rm -f /etc/nginx/sites-enabled/invenio"},
+		},
+	}
+}
+
+func uwsgiApps(c *Context) []uwsgiApp {
+	app := c.App()
+	base := uwsgiApp{
+		Instance: c.Instance.Name, Virtualenv: app.Virtualenv,
+		InstancePath: app.InstancePath, Storage: c.Storage(),
+		Hardening: appHardening(c),
+	}
+	ui, api := base, base
+	ui.Name, ui.Title, ui.Module = "ui", "UI", app.UIModule
+	ui.Port, ui.StatsPort = uiPort, uiStatsPort
+	ui.Processes, ui.Threads = c.Sizing.UI.Processes, c.Sizing.UI.Threads
+	api.Name, api.Title, api.Module, api.Mount = "api", "REST API", app.APIModule, "/api"
+	api.Port, api.StatsPort = apiPort, apiStatsPort
+	api.Processes, api.Threads = c.Sizing.API.Processes, c.Sizing.API.Threads
+	return []uwsgiApp{ui, api}
+}
+
+func celeryUnits(c *Context) []celeryUnit {
+	app := c.App()
+	base := celeryUnit{
+		Instance: c.Instance.Name, App: app.CeleryApp, Virtualenv: app.Virtualenv,
+		Storage: c.Storage(), Hardening: appHardening(c),
+	}
+	worker, beat := base, base
+	worker.Name, worker.What = "worker", "worker"
+	worker.Args = "worker --loglevel=INFO --events --concurrency=" + itoa(c.Sizing.Celery.Concurrency) + " --hostname=celery@%H"
+	beat.Name, beat.What = "beat", "beat (scheduler)"
+	beat.Args = "beat --loglevel=INFO --schedule=/var/lib/invenio/celerybeat-schedule --pidfile="
+	beat.OnlyOn = c.Instance.BeatHost().Name
+	return []celeryUnit{worker, beat}
+}
+
+// appHardening is the sandbox of the application's processes: they write only
+// below /var/lib/invenio, /var/log/invenio, the instance path and the shared storage.
+func appHardening(c *Context) systemd.HardenOptions {
+	rw := []string{"/var/lib/invenio", "/var/log/invenio", c.App().InstancePath}
+	if s := c.Storage(); s != "" {
+		rw = append(rw, s)
+	}
+	return systemd.HardenOptions{ReadWritePaths: rw, Network: true}
+}
+
+// mountUnit returns the shared storage's mount unit, or nil without shared storage.
+func mountUnit(c *Context) *packaging.File {
+	st := c.Site.Storage
+	if c.Storage() == "" {
+		return nil
+	}
+	fsType := "nfs"
+	if st.Type == site.StorageCephFS {
+		fsType = "ceph"
+	}
+	opts := st.Options
+	if len(opts) == 0 {
+		opts = []string{"_netdev", "noatime"}
+	}
+	data := map[string]string{
+		"Type": string(st.Type), "Source": st.Source, "Mountpoint": st.Mountpoint,
+		"FSType": fsType, "Options": strings.Join(opts, ","),
+	}
+	f := unitFile(mountUnitName(st.Mountpoint), "storage.mount.tmpl", data)
+	return &f
+}
+
+// mountUnitName escapes a mountpoint into its unit name, as systemd-escape --path does.
+func mountUnitName(p string) string {
+	return systemd.EscapePath(p) + ".mount"
+}
+
+func storageDepends(t site.StorageType) string {
+	if t == site.StorageCephFS {
+		return "ceph-common"
+	}
+	return "nfs-common"
+}

@@ -1,0 +1,226 @@
+package site
+
+import (
+	"errors"
+	"flag"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"gopkg.in/yaml.v3"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+// testMirror stands in for the host's mirror, so that tests do not depend on
+// the machine they run on.
+const testMirror = "http://mirror.example.org/debian"
+
+func TestMain(m *testing.M) {
+	hostMirror = func() string { return testMirror }
+	os.Exit(m.Run())
+}
+
+// golden compares got with the golden file, or rewrites it with -update.
+func golden(t *testing.T, file string, got []byte) {
+	t.Helper()
+	if *update {
+		require.NoError(t, os.WriteFile(file, got, 0o644))
+		return
+	}
+	want, err := os.ReadFile(file)
+	require.NoError(t, err, "missing golden file; run go test ./site -update")
+	assert.Equal(t, string(want), string(got), "stale golden file %s; run go test ./site -update and review the diff", file)
+}
+
+// badCases are the mistakes the bad corpus must cover, one file each.
+var badCases = []string{
+	"empty", "comments-only", "binary-nul", "invalid-utf8", "utf16",
+	"syntax-error", "tab-indent", "unclosed-list", "multiple-documents", "top-level-list",
+	"unknown-key", "unknown-key-nested", "unknown-key-no-suggestion",
+	"wrong-type-int", "wrong-type-list", "wrong-type-scalar-list", "wrong-type-bool",
+	"wrong-type-mapping", "wrong-type-string", "duplicate-key", "bad-merge",
+	"duplicate-instance", "duplicate-host", "duplicate-address", "duplicate-url", "invalid-address",
+	"no-web-host", "no-services-host", "two-services-hosts", "no-beat-host", "two-beat-hosts", "beat-not-web",
+	"unknown-role", "bad-instance-url", "bad-repository-url", "bad-names",
+	"unknown-engine", "search-apt-and-deb", "apt-source-incomplete", "search-deb-not-deb",
+	"storage-no-source", "storage-relative-mountpoint", "storage-unknown-type", "storage-none-with-source",
+	"sizing-zero", "bad-sizes", "bad-redis-policy", "bad-smarthost",
+	"tls-relative", "tls-missing", "application-paths", "application-modules", "bad-maintainer",
+	"missing-instances", "missing-fields", "empty-values", "many-errors",
+}
+
+func TestBadCorpusIsComplete(t *testing.T) {
+	files, err := filepath.Glob("testdata/bad/*.yaml")
+	require.NoError(t, err)
+	var names []string
+	for _, f := range files {
+		names = append(names, strings.TrimSuffix(filepath.Base(f), ".yaml"))
+	}
+	assert.ElementsMatch(t, badCases, names)
+}
+
+func TestBadCorpus(t *testing.T) {
+	for _, name := range badCases {
+		t.Run(name, func(t *testing.T) {
+			file := filepath.Join("testdata/bad", name+".yaml")
+			data, err := os.ReadFile(file)
+			require.NoError(t, err)
+			s, err := Parse(name+".yaml", data)
+			require.Error(t, err)
+			assert.Nil(t, s)
+			var errs Errors
+			require.True(t, errors.As(err, &errs), "want Errors, got %T", err)
+			require.NotEmpty(t, errs)
+			for _, e := range errs {
+				assert.Equal(t, name+".yaml", e.File)
+				assert.GreaterOrEqual(t, e.Line, 1, e.Error())
+				assert.GreaterOrEqual(t, e.Col, 1, e.Error())
+				assert.NotEmpty(t, e.Hint, "error without a hint: %s", e.Error())
+				assert.NotEmpty(t, e.Msg)
+			}
+			assert.True(t, isSorted(errs), "errors are not sorted by position:\n%s", err)
+			golden(t, filepath.Join("testdata/bad", name+".golden"), []byte(err.Error()+"\n"))
+		})
+	}
+}
+
+// isSorted reports whether errs are in file order.
+func isSorted(errs Errors) bool {
+	for i := 1; i < len(errs); i++ {
+		a, b := errs[i-1], errs[i]
+		if a.Line > b.Line || a.Line == b.Line && a.Col > b.Col {
+			return false
+		}
+	}
+	return true
+}
+
+func TestGoodCorpus(t *testing.T) {
+	files, err := filepath.Glob("testdata/good/*.yaml")
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	for _, file := range files {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			s, err := Load(file)
+			require.NoError(t, err)
+			// The golden file is the completed site: it shows every default.
+			out, err := yaml.Marshal(s)
+			require.NoError(t, err)
+			golden(t, strings.TrimSuffix(file, ".yaml")+".golden", out)
+			// What Parse produces, Parse takes back unchanged.
+			again, err := Parse("again.yaml", out)
+			require.NoError(t, err)
+			again.src, s.src = nil, nil
+			assert.Equal(t, s, again)
+		})
+	}
+}
+
+func TestDefault(t *testing.T) {
+	s := Default()
+	require.NotNil(t, s)
+	assert.Equal(t, "tugraz", s.Name)
+	require.Len(t, s.Instances, 3)
+	for _, in := range s.Instances {
+		assert.Equal(t, DefaultSuite, in.Suite, in.Name)
+		assert.Equal(t, testMirror, in.Mirror, in.Name)
+		assert.True(t, in.BeatHost().Has(RoleWeb), in.Name)
+		assert.NotEmpty(t, in.Services().Name, in.Name)
+	}
+	dev, ok := s.Instance("dev")
+	require.True(t, ok)
+	assert.Len(t, dev.Hosts, 1)
+	prod, ok := s.Instance("prod")
+	require.True(t, ok)
+	assert.Len(t, prod.HostsWith(RoleWeb), 2)
+	assert.Equal(t, "invenio03-prod", prod.Services().Name)
+
+	// The dev instance overrides part of the site's sizing.
+	z := s.EffectiveSizing(dev)
+	assert.Equal(t, 2, z.UI.Processes)
+	assert.Equal(t, "512MB", z.PostgreSQL.SharedBuffers)
+	assert.Equal(t, "16MB", z.PostgreSQL.WorkMem, "not overridden: the site's value")
+	assert.Equal(t, "volatile-lru", z.Redis.Policy)
+	assert.Equal(t, 4, s.EffectiveSizing(prod).UI.Processes)
+}
+
+func TestDefaultYAML(t *testing.T) {
+	data := DefaultYAML()
+	assert.Contains(t, string(data), "# invenio-infra site file")
+	data[0] = 'X'
+	assert.Equal(t, byte('#'), DefaultYAML()[0], "DefaultYAML must return a copy")
+	_, err := Parse("site.yaml", DefaultYAML())
+	require.NoError(t, err)
+}
+
+func TestDefaultsApplyOnlyToUnwrittenKeys(t *testing.T) {
+	s, err := Load("testdata/good/minimal.yaml")
+	require.NoError(t, err)
+	assert.Equal(t, defaultApplication, s.Application)
+	assert.Equal(t, defaultSizing, s.Sizing)
+	assert.Equal(t, OpenSearch, s.Search.Engine)
+	assert.Equal(t, "example", s.Search.ClusterName, "cluster_name defaults to the site name")
+	assert.Equal(t, StorageNone, s.Storage.Type)
+	assert.Equal(t, DefaultMountpoint, s.Storage.Mountpoint)
+	assert.Equal(t, "bookworm", s.Instances[0].Suite)
+	assert.Equal(t, testMirror, s.Instances[0].Mirror)
+	assert.Nil(t, s.Instances[0].Sizing)
+}
+
+func TestNoHostMirror(t *testing.T) {
+	saved := hostMirror
+	t.Cleanup(func() { hostMirror = saved })
+	calls := 0
+	hostMirror = func() string { calls++; return "" }
+	s, err := Load("testdata/good/anchors.yaml")
+	require.NoError(t, err, "a host without a usable mirror must not fail a site")
+	assert.Empty(t, s.Instances[0].Mirror)
+	assert.Empty(t, s.Instances[1].Mirror)
+	assert.Equal(t, 1, calls, "the host's sources are read once per site")
+}
+
+func TestSearchAptComponentsDefault(t *testing.T) {
+	data, err := os.ReadFile("testdata/good/full.yaml")
+	require.NoError(t, err)
+	src := strings.Replace(string(data), "    components: [main]\n", "", 1)
+	s, err := Parse("full.yaml", []byte(src))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"main"}, s.Search.Apt.Components)
+}
+
+func TestLoadMissingFile(t *testing.T) {
+	_, err := Load(filepath.Join(t.TempDir(), "nope.yaml"))
+	require.Error(t, err)
+	assert.ErrorIs(t, err, fs.ErrNotExist)
+	assert.Contains(t, err.Error(), "reading site file")
+}
+
+func TestErrorAt(t *testing.T) {
+	s, err := Load("testdata/good/minimal.yaml")
+	require.NoError(t, err)
+	e := s.ErrorAt("instances[0].hosts[0].address", "use another", "address %s is taken", "192.0.2.10")
+	assert.Equal(t, "testdata/good/minimal.yaml:14:18: address 192.0.2.10 is taken\n\thint: use another", e.Error())
+	// A field the file leaves out points at the nearest node it has.
+	e = s.ErrorAt("instances[0].suite", "", "no")
+	assert.Equal(t, "testdata/good/minimal.yaml:9:5: no", e.Error())
+	// A site built in code has no positions.
+	assert.Equal(t, "no", (&Site{}).ErrorAt("name", "", "no").Error())
+}
+
+func TestErrorFormat(t *testing.T) {
+	e := &Error{File: "s.yaml", Line: 3, Col: 7, Msg: "bad", Hint: "good"}
+	assert.Equal(t, "s.yaml:3:7: bad\n\thint: good", e.Error())
+	e.Hint = ""
+	assert.Equal(t, "s.yaml:3:7: bad", e.Error())
+	es := Errors{e, {File: "s.yaml", Line: 4, Col: 1, Msg: "worse", Hint: "better"}}
+	assert.Equal(t, "s.yaml:3:7: bad\ns.yaml:4:1: worse\n\thint: better", es.Error())
+	var target *Error
+	require.True(t, errors.As(error(es), &target))
+	assert.Equal(t, "bad", target.Msg)
+	assert.NoError(t, Errors(nil).err())
+}

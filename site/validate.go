@@ -1,0 +1,205 @@
+package site
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// validator checks the meaning of a decoded, defaulted site and points every
+// problem at the node the file holds for it.
+type validator struct {
+	*errorList
+	ps *positions
+	s  *Site
+}
+
+// validate returns every semantic problem of s, whose fields are at ps in
+// file.
+func validate(file string, s *Site, ps *positions) Errors {
+	v := &validator{errorList: &errorList{file: file}, ps: ps, s: s}
+	v.name("name", s.Name, "tugraz")
+	v.maintainer()
+	v.application()
+	v.search()
+	v.mail()
+	v.storage()
+	v.tls()
+	v.sizing("sizing", &s.Sizing)
+	v.instances()
+	return v.errs
+}
+
+// bad records that the value at path is wrong for the reason err gives.
+func (v *validator) bad(path, value string, err error, hint string) {
+	v.add(v.ps.at(path), hint, "%s %q %s", path, value, err)
+}
+
+// errAt records an error about the field at path.
+func (v *validator) errAt(path, hint, format string, args ...any) {
+	v.add(v.ps.at(path), hint, format, args...)
+}
+
+// present reports whether a required string is set. When it is not, it
+// records an error at the empty value, or at the mapping that lacks the key,
+// with a hint that shows the key with an example value.
+func (v *validator) present(path, value, example string) bool {
+	if value != "" {
+		return true
+	}
+	key, parent := lastKey(path), parentPath(path)
+	if _, ok := v.ps.keys[path]; ok {
+		v.add(v.ps.keyAt(path), fmt.Sprintf("e.g. %s: %s", key, example), "%s is empty", path)
+		return false
+	}
+	hint := fmt.Sprintf("add %s: %s", key, example)
+	if parent != "" {
+		hint += " under " + parent
+	}
+	v.add(v.ps.at(path), hint, "%s is missing", path)
+	return false
+}
+
+// name checks a site or instance name.
+func (v *validator) name(path, value, example string) {
+	if v.present(path, value, example) && !namePattern.MatchString(value) {
+		v.bad(path, value, fmt.Errorf("does not match %s", namePattern),
+			"use lower-case letters, digits and dashes, starting with a letter, e.g. "+example)
+	}
+}
+
+// maintainer checks the Maintainer field; empty, it leaves the choice to
+// the packaging.
+func (v *validator) maintainer() {
+	m := v.s.Maintainer
+	if m != "" && !maintainerPattern.MatchString(m) {
+		v.bad("maintainer", m, fmt.Errorf("is not \"Name <mail@domain>\""),
+			"write a name and an address in angle brackets, e.g. Repository Team <repository@example.org>")
+	}
+}
+
+// application checks the application package, its paths and entry points.
+func (v *validator) application() {
+	a := v.s.Application
+	if v.present("application.package", a.Package, "invenio-app") &&
+		!packagePattern.MatchString(a.Package) {
+		v.bad("application.package", a.Package, fmt.Errorf("is not a Debian package name"),
+			"use lower-case letters, digits and + - . (at least two characters), e.g. invenio-app")
+	}
+	v.absPath("application.virtualenv", a.Virtualenv, "/opt/invenio/venv")
+	v.absPath("application.instance_path", a.InstancePath, "/opt/invenio/var/instance")
+	v.module("application.ui_module", a.UIModule, "invenio_app.wsgi_ui:application")
+	v.module("application.api_module", a.APIModule, "invenio_app.wsgi_rest:application")
+	if v.present("application.celery_app", a.CeleryApp, "invenio_app.celery") && !dottedName.MatchString(a.CeleryApp) {
+		v.bad("application.celery_app", a.CeleryApp, fmt.Errorf("is not a dotted Python name"),
+			"write the module that holds the Celery app, e.g. invenio_app.celery")
+	}
+}
+
+// absPath checks a required absolute path.
+func (v *validator) absPath(path, value, example string) {
+	if !v.present(path, value, example) {
+		return
+	}
+	if err := checkAbsPath(value); err != nil {
+		v.bad(path, value, err, "write an absolute path, e.g. "+example)
+	}
+}
+
+// module checks a uWSGI module reference.
+func (v *validator) module(path, value, example string) {
+	if v.present(path, value, example) && !wsgiModule.MatchString(value) {
+		v.bad(path, value, fmt.Errorf("is not a uWSGI module reference"),
+			"write package.module:attribute, e.g. "+example)
+	}
+}
+
+// search checks the engine and where its package comes from.
+func (v *validator) search() {
+	sr := v.s.Search
+	engines := []string{string(OpenSearch), string(Elasticsearch)}
+	if !slices.Contains(engines, string(sr.Engine)) {
+		v.bad("search.engine", string(sr.Engine), fmt.Errorf("is not a search engine"), suggest(string(sr.Engine), engines))
+	}
+	if sr.Apt != nil && sr.Deb != "" {
+		v.errAt("search.deb", "keep apt for a repository or deb for a local package file, not both",
+			"search has both apt and deb")
+	}
+	if sr.Deb != "" && !strings.HasSuffix(sr.Deb, ".deb") {
+		v.bad("search.deb", sr.Deb, fmt.Errorf("is not a .deb file"), "name the engine's package file, e.g. /srv/opensearch-2.19.1-linux-x64.deb")
+	}
+	if sr.Apt != nil {
+		v.aptSource("search.apt", sr.Apt)
+	}
+}
+
+// aptSource checks an extra apt source.
+func (v *validator) aptSource(path string, a *AptSource) {
+	if v.present(path+".url", a.URL, "https://apt.example.org/opensearch/2.x/apt") {
+		if err := checkURL(a.URL, repositoryURL); err != nil {
+			v.bad(path+".url", a.URL, err, "e.g. https://apt.example.org/opensearch/2.x/apt")
+		}
+	}
+	if v.present(path+".suite", a.Suite, "stable") && strings.ContainsAny(a.Suite, " \t") {
+		v.bad(path+".suite", a.Suite, fmt.Errorf("contains white space"), "write one suite, e.g. stable")
+	}
+	for i, c := range a.Components {
+		if c == "" || strings.ContainsAny(c, " \t") {
+			p := indexPath(path+".components", i)
+			v.bad(p, c, fmt.Errorf("is not a component"), "write one component per list item, e.g. [main]")
+		}
+	}
+	v.present(path+".key", a.Key, "/etc/invenio-infra/opensearch.asc")
+}
+
+// mail checks the smarthost and the sender domain.
+func (v *validator) mail() {
+	m := v.s.Mail
+	hint := "write host or host::port, e.g. smtp.example.org::587"
+	if v.present("mail.smarthost", m.Smarthost, "smtp.example.org::587") {
+		if err := checkSmarthost(m.Smarthost); err != nil {
+			v.bad("mail.smarthost", m.Smarthost, err, hint)
+		}
+	}
+	if m.SenderDomain != "" {
+		if err := checkDomain(m.SenderDomain); err != nil {
+			v.bad("mail.sender_domain", m.SenderDomain, err, "write a domain, e.g. example.org")
+		}
+	}
+}
+
+// storage checks the shared storage.
+func (v *validator) storage() {
+	st := v.s.Storage
+	types := []string{string(StorageNone), string(StorageCephFS), string(StorageNFS)}
+	switch {
+	case !slices.Contains(types, string(st.Type)):
+		v.bad("storage.type", string(st.Type), fmt.Errorf("is not a storage type"), suggest(string(st.Type), types))
+	case st.Type == StorageNone && st.Source != "":
+		v.errAt("storage.source", "set type: cephfs or type: nfs, or remove source",
+			"storage.source is set but storage.type is none")
+	case st.Type != StorageNone:
+		v.present("storage.source", st.Source, storageExample(st.Type))
+	}
+	v.absPath("storage.mountpoint", st.Mountpoint, DefaultMountpoint)
+	for i, o := range st.Options {
+		if o == "" || strings.ContainsAny(o, ", \t") {
+			v.bad(indexPath("storage.options", i), o, fmt.Errorf("is not a single mount option"),
+				"write one option per list item, e.g. [noatime, _netdev]")
+		}
+	}
+}
+
+// storageExample returns a typical mount source of a storage type.
+func storageExample(t StorageType) string {
+	if t == StorageCephFS {
+		return "mon1.example.org,mon2.example.org:/invenio"
+	}
+	return "nfs.example.org:/export/invenio"
+}
+
+// tls checks the certificate and key paths.
+func (v *validator) tls() {
+	v.absPath("tls.certificate", v.s.TLS.Certificate, "/etc/ssl/certs/invenio.pem")
+	v.absPath("tls.key", v.s.TLS.Key, "/etc/ssl/private/invenio.key")
+}

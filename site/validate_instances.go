@@ -1,0 +1,192 @@
+package site
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+)
+
+// firstSeen remembers where a value that must be unique was first written.
+type firstSeen struct {
+	path  string
+	owner string // the instance it belongs to
+	at    pos
+}
+
+// siteWide holds what must be unique across the whole site.
+type siteWide struct {
+	instances map[string]firstSeen
+	urls      map[string]firstSeen
+	hosts     map[string]firstSeen
+	addresses map[netip.Addr]firstSeen
+}
+
+// instances checks every instance and what must be unique across them.
+func (v *validator) instances() {
+	if len(v.s.Instances) == 0 {
+		v.present("instances", "", "[{name: dev, url: ..., repository: ..., hosts: [...]}]")
+		return
+	}
+	seen := siteWide{
+		instances: map[string]firstSeen{}, urls: map[string]firstSeen{},
+		hosts: map[string]firstSeen{}, addresses: map[netip.Addr]firstSeen{},
+	}
+	for i := range v.s.Instances {
+		v.instance(indexPath("instances", i), &v.s.Instances[i], &seen)
+	}
+}
+
+// unique records key as seen at path, or reports that it was seen before.
+func unique[K comparable](v *validator, seen map[K]firstSeen, key K, path, owner string) (firstSeen, bool) {
+	if first, ok := seen[key]; ok {
+		return first, false
+	}
+	seen[key] = firstSeen{path: path, owner: owner, at: v.ps.at(path)}
+	return firstSeen{}, true
+}
+
+// instance checks one instance.
+func (v *validator) instance(path string, in *Instance, seen *siteWide) {
+	v.name(path+".name", in.Name, "prod")
+	if first, ok := unique(v, seen.instances, in.Name, path+".name", in.Name); in.Name != "" && !ok {
+		v.errAt(path+".name", fmt.Sprintf("the first is at line %d; give every instance its own name", first.at.Line),
+			"instance name %q is used twice", in.Name)
+	}
+	v.instanceURLs(path, in, seen)
+	if in.Suite != "" || v.ps.written(path+".suite") {
+		if !suitePattern.MatchString(in.Suite) {
+			v.bad(path+".suite", in.Suite, fmt.Errorf("is not a Debian suite"), "write a codename, e.g. "+DefaultSuite)
+		}
+	}
+	if in.Sizing != nil {
+		v.sizing(path+".sizing", in.Sizing)
+	}
+	v.hosts(path, in, seen)
+}
+
+// instanceURLs checks the instance's public URL, mirror and repository.
+func (v *validator) instanceURLs(path string, in *Instance, seen *siteWide) {
+	if v.present(path+".url", in.URL, instanceURL.example) {
+		if err := checkURL(in.URL, instanceURL); err != nil {
+			v.bad(path+".url", in.URL, err, "write the URL users open, e.g. "+instanceURL.example)
+		} else if first, ok := unique(v, seen.urls, in.URL, path+".url", in.Name); !ok {
+			v.errAt(path+".url", fmt.Sprintf("instance %q has it at line %d; every instance needs its own URL", first.owner, first.at.Line),
+				"url %q is used twice", in.URL)
+		}
+	}
+	if in.Mirror != "" || v.ps.written(path+".mirror") {
+		if err := checkURL(in.Mirror, repositoryURL); err != nil {
+			v.bad(path+".mirror", in.Mirror, err, "name a Debian mirror, e.g. "+repositoryURL.example+", or leave mirror out to use the host's")
+		}
+	}
+	if v.present(path+".repository", in.Repository, "https://apt.example.org/invenio") {
+		if err := checkURL(in.Repository, repositoryURL); err != nil {
+			v.bad(path+".repository", in.Repository, err, "name the apt repository the hosts install from, e.g. https://apt.example.org/invenio")
+		}
+	}
+}
+
+// hosts checks an instance's hosts and the roles they share out.
+func (v *validator) hosts(path string, in *Instance, seen *siteWide) {
+	hp := path + ".hosts"
+	if len(in.Hosts) == 0 {
+		v.present(hp, "", "[{name: invenio01, address: 192.0.2.10, roles: [web, services], beat: true}]")
+		return
+	}
+	rolesKnown := true
+	for i := range in.Hosts {
+		rolesKnown = v.host(indexPath(hp, i), in.Name, &in.Hosts[i], seen) && rolesKnown
+	}
+	if rolesKnown {
+		// Counting roles after a misspelt one would only repeat that error.
+		v.roleCounts(path, in)
+	}
+}
+
+// host checks one host's name, address and roles, and reports whether its
+// roles are all known.
+func (v *validator) host(path, instance string, h *Host, seen *siteWide) bool {
+	if v.present(path+".name", h.Name, "invenio01-prod") {
+		if err := checkHostLabel(h.Name); err != nil {
+			v.bad(path+".name", h.Name, err, "write the short host name, e.g. invenio01-prod, not invenio01-prod.example.org")
+		} else if first, ok := unique(v, seen.hosts, h.Name, path+".name", instance); !ok {
+			v.errAt(path+".name", fmt.Sprintf("instance %q has it at line %d; host names are unique across the site", first.owner, first.at.Line),
+				"host name %q is used twice", h.Name)
+		}
+	}
+	if v.present(path+".address", h.Address, "192.0.2.10") {
+		if a, err := checkAddress(h.Address); err != nil {
+			v.bad(path+".address", h.Address, err, "write the host's internal address, e.g. 192.0.2.10 or 2001:db8::10")
+		} else if first, ok := unique(v, seen.addresses, a, path+".address", instance); !ok {
+			v.errAt(path+".address", fmt.Sprintf("instance %q has it at line %d; addresses are unique across the site", first.owner, first.at.Line),
+				"address %q is used twice", h.Address)
+		}
+	}
+	return v.roles(path, h)
+}
+
+// roles checks that a host has roles, each known and listed once, and
+// reports whether they are all known.
+func (v *validator) roles(path string, h *Host) bool {
+	known := []string{string(RoleWeb), string(RoleServices)}
+	if len(h.Roles) == 0 {
+		v.present(path+".roles", "", "[web]")
+		return true
+	}
+	ok := true
+	for i, r := range h.Roles {
+		rp := indexPath(path+".roles", i)
+		switch {
+		case !slices.Contains(known, string(r)):
+			v.bad(rp, string(r), fmt.Errorf("is not a role"), suggest(string(r), known))
+			ok = false
+		case slices.Index(h.Roles, r) < i:
+			v.errAt(rp, "list each role once", "host %q has role %q twice", h.Name, r)
+		}
+	}
+	return ok
+}
+
+// roleCounts checks that an instance has web hosts, exactly one services
+// host and exactly one beat host, which is a web host.
+func (v *validator) roleCounts(path string, in *Instance) {
+	hp := path + ".hosts"
+	var web int
+	var services, beat *firstSeen
+	for i, h := range in.Hosts {
+		p := indexPath(hp, i)
+		if h.Has(RoleWeb) {
+			web++
+		}
+		if h.Has(RoleServices) {
+			services = v.once(services, p, p+".roles", h.Name, "services", in.Name)
+		}
+		if h.Beat {
+			beat = v.once(beat, p, p+".beat", h.Name, "beat", in.Name)
+			if !h.Has(RoleWeb) {
+				v.errAt(p+".beat", "set beat: true on a web host instead, or add web to its roles",
+					"host %q runs Celery beat but is not a web host", h.Name)
+			}
+		}
+	}
+	if web == 0 {
+		v.add(v.ps.keyAt(hp), "give at least one host the role web", "instance %q has no web host", in.Name)
+	}
+	if services == nil {
+		v.add(v.ps.keyAt(hp), "give exactly one host the role services", "instance %q has no services host", in.Name)
+	}
+	if beat == nil {
+		v.add(v.ps.keyAt(hp), "set beat: true on exactly one web host", "instance %q has no beat host", in.Name)
+	}
+}
+
+// once records the first host that has a role that only one host of an
+// instance may have, and reports any later one at field.
+func (v *validator) once(first *firstSeen, hostPath, field, host, role, instance string) *firstSeen {
+	if first == nil {
+		return &firstSeen{path: hostPath, owner: host, at: v.ps.at(hostPath)}
+	}
+	v.errAt(field, fmt.Sprintf("exactly one host per instance runs %s; the first is %q at line %d", role, first.owner, first.at.Line),
+		"instance %q has a second %s host %q", instance, role, host)
+	return first
+}

@@ -1,0 +1,53 @@
+package site
+
+import (
+	"fmt"
+	"slices"
+)
+
+// redisPolicies are the values of Redis' maxmemory-policy.
+var redisPolicies = []string{
+	"noeviction", "allkeys-lru", "allkeys-lfu", "allkeys-random",
+	"volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl",
+}
+
+// sizing checks a Sizing at path: the site's, which defaults have completed,
+// or an instance's overrides, where a field the file does not write is unset.
+func (v *validator) sizing(path string, z *Sizing) {
+	v.count(path+".ui.processes", z.UI.Processes, 1)
+	v.count(path+".ui.threads", z.UI.Threads, 1)
+	v.count(path+".api.processes", z.API.Processes, 1)
+	v.count(path+".api.threads", z.API.Threads, 1)
+	v.count(path+".celery.concurrency", z.Celery.Concurrency, 1)
+	pg := z.PostgreSQL
+	v.count(path+".postgresql.max_connections", pg.MaxConnections, 10)
+	v.size(path+".postgresql.shared_buffers", pg.SharedBuffers, postgresSize)
+	v.size(path+".postgresql.effective_cache_size", pg.EffectiveCacheSize, postgresSize)
+	v.size(path+".postgresql.work_mem", pg.WorkMem, postgresSize)
+	v.size(path+".postgresql.maintenance_work_mem", pg.MaintenanceWorkMem, postgresSize)
+	v.size(path+".search.heap", z.Search.Heap, heapSize)
+	v.size(path+".redis.maxmemory", z.Redis.MaxMemory, redisSize)
+	v.size(path+".upload_limit", z.UploadLimit, nginxSize)
+	p := z.Redis.Policy
+	if (p != "" || v.ps.written(path+".redis.policy")) && !slices.Contains(redisPolicies, p) {
+		v.bad(path+".redis.policy", p, fmt.Errorf("is not a Redis maxmemory-policy"), suggest(p, redisPolicies))
+	}
+}
+
+// count checks a number the file sets, which must be at least least.
+func (v *validator) count(path string, n, least int) {
+	if (n != 0 || v.ps.written(path)) && n < least {
+		v.errAt(path, fmt.Sprintf("write %d or more, or leave %s out to use the default", least, lastKey(path)),
+			"%s is %d; it must be at least %d", path, n, least)
+	}
+}
+
+// size checks a size the file sets in the given notation.
+func (v *validator) size(path, s string, n sizeNotation) {
+	if s == "" && !v.ps.written(path) {
+		return
+	}
+	if _, err := n.parse(s); err != nil {
+		v.add(v.ps.at(path), n.hint(s), "%s %q is not %s: it %s", path, s, n.what, err)
+	}
+}
