@@ -135,17 +135,17 @@ func nfpmInfo(work string, s Spec, o BuildOptions) (*nfpm.Info, error) {
 		DisableGlobbing: true,
 		MTime:           o.Epoch,
 		Overridables: nfpm.Overridables{
-			Depends:    s.Depends,
-			Recommends: s.Recommends,
-			Suggests:   s.Suggests,
-			Conflicts:  s.Conflicts,
-			Replaces:   s.Replaces,
-			Provides:   s.Provides,
+			Depends:    substVars(s.Depends, o.Version),
+			Recommends: substVars(s.Recommends, o.Version),
+			Suggests:   substVars(s.Suggests, o.Version),
+			Conflicts:  substVars(s.Conflicts, o.Version),
+			Replaces:   substVars(s.Replaces, o.Version),
+			Provides:   substVars(s.Provides, o.Version),
 			Contents:   contents,
 			Umask:      0o022,
 			Scripts:    scripts,
 			Deb: nfpm.Deb{
-				Breaks:      s.Breaks,
+				Breaks:      substVars(s.Breaks, o.Version),
 				Compression: compression,
 			},
 		},
@@ -275,4 +275,18 @@ func wrap(line string, width int) []string {
 		cur += " " + w
 	}
 	return append(out, cur)
+}
+
+// BinaryVersion is the substitution variable that relationship fields use to
+// name the version being built, as dpkg-gencontrol's ${binary:Version} does:
+// "invenio-common (= ${binary:Version})".
+const BinaryVersion = "${binary:Version}"
+
+// substVars replaces BinaryVersion in relationship fields with v.
+func substVars(fields []string, v Version) []string {
+	out := make([]string, len(fields))
+	for i, f := range fields {
+		out[i] = strings.ReplaceAll(f, BinaryVersion, v.String())
+	}
+	return out
 }

@@ -5,6 +5,7 @@ package roles
 
 import (
 	"bytes"
+	"cmp"
 	"compress/gzip"
 	"embed"
 	"fmt"
@@ -17,6 +18,7 @@ import (
 
 	"gitlab.tugraz.at/invenio/invenio-infra/packaging"
 	"gitlab.tugraz.at/invenio/invenio-infra/site"
+	"gitlab.tugraz.at/invenio/invenio-infra/systemd"
 )
 
 //go:embed templates
@@ -48,7 +50,10 @@ func Plan(s *site.Site, in site.Instance) []packaging.Spec {
 	c := NewContext(s, in)
 	specs := make([]packaging.Spec, 0, len(builders))
 	for _, b := range builders {
-		specs = append(specs, b(c))
+		sp := b(c)
+		sp.Maintainer = cmp.Or(sp.Maintainer, s.Maintainer)
+		sp.Homepage = cmp.Or(sp.Homepage, c.URL())
+		specs = append(specs, sp)
 	}
 	return specs
 }
@@ -61,6 +66,7 @@ func funcs() template.FuncMap {
 	delete(m, "expandenv")
 	m["hostCIDR"] = hostCIDR
 	m["hostPort"] = hostPort
+	m["hardening"] = systemd.HardenDirectives
 	return m
 }
 

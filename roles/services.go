@@ -28,10 +28,13 @@ func services(c *Context) packaging.Spec {
 	data := provisionData{
 		GenerateSecrets: len(c.Instance.Hosts) == 1,
 		Hardening: systemd.HardenOptions{
+			// psql and rabbitmqctl run as postgres and rabbitmq (runuser, su);
+			// the steps that write files as root run as ExecStartPre=+.
 			Root:           true,
 			Network:        true,
-			ReadWritePaths: []string{"/etc/invenio", "/etc/redis", "/var/lib/rabbitmq", "/var/log/rabbitmq", "/run"},
-			Capabilities:   []string{"CAP_SETUID", "CAP_SETGID", "CAP_CHOWN", "CAP_FOWNER", "CAP_DAC_OVERRIDE", "CAP_KILL"},
+			IPAddressAllow: []string{"localhost"},
+			ReadWritePaths: []string{"/var/lib/rabbitmq", "/var/log/rabbitmq", "-/run/postgresql"},
+			Capabilities:   []string{"CAP_SETUID", "CAP_SETGID"},
 		},
 	}
 	return packaging.Spec{

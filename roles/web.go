@@ -12,13 +12,13 @@ func init() { register(web) }
 
 // uwsgiApp is the data of one uWSGI application's ini file and unit.
 type uwsgiApp struct {
-	Name, Title, Instance   string
-	Module, Mount           string
-	Virtualenv              string
-	InstancePath, Storage   string
-	Port, StatsPort         int
-	Processes, Threads      int
-	Hardening               systemd.HardenOptions
+	Name, Title, Instance string
+	Module, Mount         string
+	Virtualenv            string
+	InstancePath, Storage string
+	Port, StatsPort       int
+	Processes, Threads    int
+	Hardening             systemd.HardenOptions
 }
 
 // celeryUnit is the data of one Celery unit.

@@ -36,6 +36,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -192,6 +193,9 @@ func Root(t testing.TB, opts Options) string {
 	return filepath.Join(dir, "root")
 }
 
+// hits remembers the cached roots already logged in this process.
+var hits sync.Map
+
 // ensure returns base/<key>, building it if needed, under base/<key>.lock.
 func ensure(t testing.TB, base string, o Options) (string, error) {
 	t.Helper()
@@ -200,7 +204,10 @@ func ensure(t testing.TB, base string, o Options) (string, error) {
 	start := time.Now()
 
 	if fresh(final, o.MaxAge) {
-		t.Logf("debroot: cached root %s (%s %s, %s) in %s", key, o.Suite, o.Variant, strings.Join(o.Packages, ","), time.Since(start).Round(time.Millisecond))
+		// Log a hit once per process and key, not on every call.
+		if _, seen := hits.LoadOrStore(final, true); !seen {
+			t.Logf("debroot: cached root %s (%s %s, %s) in %s", key, o.Suite, o.Variant, strings.Join(o.Packages, ","), time.Since(start).Round(time.Microsecond))
+		}
 		return final, nil
 	}
 	if err := os.MkdirAll(base, 0o755); err != nil {
