@@ -93,10 +93,10 @@ func (c *Context) UIPort() int  { return uiPort }
 func (c *Context) APIPort() int { return apiPort }
 
 // PGVersion returns the PostgreSQL major version of the instance's suite.
-func (c *Context) PGVersion() string { return pgVersion(c.Instance.Suite) }
+func (c *Context) PGVersion() string { return PostgreSQLVersion(c.Instance.Suite) }
 
-// pgVersion maps a Debian suite to the PostgreSQL major version it ships.
-func pgVersion(suite string) string {
+// PostgreSQLVersion maps a Debian suite to the PostgreSQL major version it ships.
+func PostgreSQLVersion(suite string) string {
 	switch suite {
 	case "bullseye":
 		return "13"

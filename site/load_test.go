@@ -43,7 +43,7 @@ var badCases = []string{
 	"syntax-error", "tab-indent", "unclosed-list", "multiple-documents", "top-level-list",
 	"unknown-key", "unknown-key-nested", "unknown-key-no-suggestion",
 	"wrong-type-int", "wrong-type-list", "wrong-type-scalar-list", "wrong-type-bool",
-	"wrong-type-mapping", "wrong-type-string", "duplicate-key", "bad-merge",
+	"wrong-type-mapping", "wrong-type-string", "duplicate-key", "bad-merge", "alias-cycle",
 	"duplicate-instance", "duplicate-host", "duplicate-address", "duplicate-url", "invalid-address",
 	"no-web-host", "no-services-host", "two-services-hosts", "no-beat-host", "two-beat-hosts", "beat-not-web",
 	"unknown-role", "bad-instance-url", "bad-repository-url", "bad-names",

@@ -1,6 +1,7 @@
 package site
 
 import (
+	"cmp"
 	"fmt"
 	"reflect"
 	"slices"
@@ -83,7 +84,8 @@ func joinPath(path, key string) string {
 type walker struct {
 	*errorList
 	positions
-	nodes int
+	nodes  int                 // nodes visited, aliases counted each time
+	active map[*yaml.Node]bool // nodes being walked: n and its ancestors
 }
 
 // checkStructure walks root as a Site and returns the positions of its
@@ -92,6 +94,7 @@ func checkStructure(file string, root *yaml.Node) (positions, Errors) {
 	w := &walker{
 		errorList: &errorList{file: file},
 		positions: positions{values: map[string]pos{}, keys: map[string]pos{}},
+		active:    map[*yaml.Node]bool{},
 	}
 	w.walk("", root, reflect.TypeFor[Site]())
 	return w.positions, w.errs
@@ -99,9 +102,13 @@ func checkStructure(file string, root *yaml.Node) (positions, Errors) {
 
 // walk checks node n against type t; path names n in messages.
 func (w *walker) walk(path string, n *yaml.Node, t reflect.Type) {
-	if !w.spend(n) {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if !w.spend(n) || !w.enter(path, n) {
 		return
 	}
+	defer delete(w.active, n)
 	if n.Kind == yaml.AliasNode {
 		w.walk(path, n.Alias, t)
 		return
@@ -111,8 +118,6 @@ func (w *walker) walk(path string, n *yaml.Node, t reflect.Type) {
 	}
 	w.values[path] = pos{n.Line, n.Column}
 	switch t.Kind() {
-	case reflect.Pointer:
-		w.walk(path, n, t.Elem())
 	case reflect.Struct:
 		w.walkStruct(path, n, t)
 	case reflect.Slice:
@@ -126,6 +131,22 @@ func (w *walker) walk(path string, n *yaml.Node, t reflect.Type) {
 	default:
 		panic("site: no structure check for " + t.String())
 	}
+}
+
+// enter marks n, met at path, as being walked, or records an error and
+// returns false when it already is: an alias inside the node it names would
+// never end.
+func (w *walker) enter(path string, n *yaml.Node) bool {
+	if n == nil {
+		return false
+	}
+	if w.active[n] {
+		w.add(pos{n.Line, n.Column}, "an anchored node cannot hold an alias of its own anchor; anchor a smaller part",
+			"%s refers through an alias to a node that contains it", cmp.Or(path, "the top level"))
+		return false
+	}
+	w.active[n] = true
+	return true
 }
 
 // spend counts one more node visited at n and reports whether the budget
@@ -211,6 +232,10 @@ func (w *walker) mergeSources(path string, v *yaml.Node) [][2]*yaml.Node {
 	v = resolve(v)
 	switch v.Kind {
 	case yaml.MappingNode:
+		if !w.enter(path, v) {
+			return nil
+		}
+		defer delete(w.active, v)
 		return w.pairs(path, v)
 	case yaml.SequenceNode:
 		if slices.ContainsFunc(v.Content, func(item *yaml.Node) bool { return resolve(item).Kind != yaml.MappingNode }) {

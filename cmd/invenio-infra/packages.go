@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -60,6 +61,9 @@ func newPackages(g *globalOptions) *cobra.Command {
 		Short: "Build every role package of every instance into DIR/<instance>/",
 		Args:  args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if o.Out == "" {
+				return usageError{errors.New("--out DIR is required")}
+			}
 			s, err := g.loadSite()
 			if err != nil {
 				return err
@@ -78,7 +82,6 @@ func newPackages(g *globalOptions) *cobra.Command {
 	cmd.Flags().StringVarP(&o.Out, "out", "o", "", "output directory (required)")
 	cmd.Flags().StringSliceVarP(&o.Instances, "instance", "i", nil, "only these instances (default: all)")
 	o.Build.register(cmd)
-	_ = cmd.MarkFlagRequired("out")
 	return cmd
 }
 

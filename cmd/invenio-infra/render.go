@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -27,6 +28,9 @@ func newRender(g *globalOptions) *cobra.Command {
 			"next to itself and swapped in, so a failed run leaves it untouched.",
 		Args: args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if o.Out == "" {
+				return usageError{errors.New("--out DIR is required")}
+			}
 			s, err := g.loadSite()
 			if err != nil {
 				return err
@@ -49,7 +53,6 @@ func newRender(g *globalOptions) *cobra.Command {
 	}
 	cmd.Flags().StringVarP(&o.Out, "out", "o", "", "output directory (required)")
 	cmd.Flags().StringSliceVarP(&o.Instances, "instance", "i", nil, "only these instances (default: all)")
-	_ = cmd.MarkFlagRequired("out")
 	return cmd
 }
 

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"errors"
+	"io/fs"
+
 	"github.com/spf13/cobra"
 
 	"gitlab.tugraz.at/invenio/invenio-infra/site"
@@ -19,7 +22,11 @@ func (o *globalOptions) loadSite() (*site.Site, error) {
 	if o.SitePath == "" {
 		return site.Default(), nil
 	}
-	return site.Load(o.SitePath)
+	s, err := site.Load(o.SitePath)
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) {
+		return nil, usageError{err}
+	}
+	return s, err
 }
 
 func newRoot() *cobra.Command {

@@ -66,7 +66,8 @@ type Options struct {
 	// Suite is the Debian suite or codename; default "bookworm".
 	Suite string
 	// Mirror is the archive URI (e.g. http://mirror.example.org/debian);
-	// default HostMirror().
+	// default HostMirror(). It is the root's only source: the root gets
+	// the suite itself, without its -updates and -security suites.
 	Mirror string
 	// Packages are installed on top of the variant. systemd is always
 	// included (systemd-analyze is what most tests want from a root).

@@ -1,0 +1,61 @@
+package roles_test
+
+import (
+	"flag"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"gitlab.tugraz.at/invenio/invenio-infra/roles"
+	"gitlab.tugraz.at/invenio/invenio-infra/site"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+// goldenDir holds every file the default site's hosts get, as installed.
+const goldenDir = "testdata/golden"
+
+// TestRenderGolden compares the rendered tree of the default site with the
+// golden tree, file by file; go test ./roles -update refreshes it.
+func TestRenderGolden(t *testing.T) {
+	s := site.Default()
+	got := t.TempDir()
+	n, err := roles.WriteTree(got, s, s.Instances)
+	require.NoError(t, err)
+	require.Positive(t, n)
+	if *update {
+		require.NoError(t, os.RemoveAll(goldenDir))
+		require.NoError(t, os.CopyFS(goldenDir, os.DirFS(got)))
+		return
+	}
+	gotFiles, wantFiles := listTree(t, got), listTree(t, goldenDir)
+	assert.Equal(t, wantFiles, gotFiles, "rendered file list differs; run go test ./roles -update and review the diff")
+	for _, rel := range gotFiles {
+		want, err := os.ReadFile(filepath.Join(goldenDir, rel))
+		if err != nil {
+			continue // reported by the list comparison
+		}
+		have, err := os.ReadFile(filepath.Join(got, rel))
+		require.NoError(t, err)
+		assert.Equal(t, string(want), string(have), "%s differs from the golden file; run go test ./roles -update and review the diff", rel)
+	}
+}
+
+func listTree(t *testing.T, root string) []string {
+	t.Helper()
+	var files []string
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, err := filepath.Rel(root, p)
+		files = append(files, filepath.ToSlash(rel))
+		return err
+	})
+	require.NoError(t, err)
+	return files
+}
