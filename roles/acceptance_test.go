@@ -139,16 +139,22 @@ func TestUnitsInDebianRoot(t *testing.T) {
 	writeReport(t, "security-scores.txt", report.String())
 }
 
-// addFixtureUnits adds the two units a Debian 12 root cannot have offline:
-// exim4.service exists only at boot (systemd-sysv-generator makes it from
-// /etc/init.d/exim4; the fixture is that generator's output), and no search
-// engine package is reachable here (the fixture is OpenSearch's own unit).
+// addFixtureUnits adds the two units a Debian 12 root cannot have offline.
+// exim4.service exists only at boot: systemd-sysv-generator makes it from
+// /etc/init.d/exim4 in /run, which offline analysis does not read; the
+// fixture is that generator's output, put where offline analysis finds it.
+// No search engine package is reachable here: the fixture is OpenSearch's
+// own unit, with a stand-in for the entry point it starts.
 func addFixtureUnits(t *testing.T, root string) {
 	t.Helper()
 	fixtures := filepath.Join("..", "systemd", "testdata", "debian-units")
-	copyFile(t, filepath.Join(fixtures, "exim4.service"), filepath.Join(root, "run/systemd/generator.late/exim4.service"))
+	copyFile(t, filepath.Join(fixtures, "exim4.service"), filepath.Join(root, "etc/systemd/system/exim4.service"))
 	copyFile(t, filepath.Join(fixtures, "opensearch.service"), filepath.Join(root, "usr/lib/systemd/system/opensearch.service"))
-	t.Log("fixture units: exim4.service (sysv-generator output), opensearch.service (vendor unit; no engine package here)")
+	entry := filepath.Join(root, "usr/share/opensearch/bin/systemd-entrypoint")
+	require.NoError(t, os.MkdirAll(filepath.Dir(entry), 0o755))
+	require.NoError(t, os.WriteFile(entry, []byte("#!/bin/sh\n# stand-in: no OpenSearch package here\nexit 1\n"), 0o755))
+	t.Log("stand-ins: exim4.service (systemd-sysv-generator's output, in /etc), " +
+		"opensearch.service (OpenSearch's unit) with a stub entry point: no engine package is reachable here")
 }
 
 func copyFile(t *testing.T, src, dst string) {

@@ -73,12 +73,16 @@ func web(c *Context) packaging.Spec {
 		Files:   files,
 		Maint: systemd.Maint{
 			Units: actions,
+			// The site is enabled while the package is installed: the link
+			// goes on remove (the conffile stays until purge) and comes back
+			// on configure.
 			Configure: []string{
-				"if [ -z \"$2\" ] && [ ! -e /etc/nginx/sites-enabled/invenio ]; then\n" +
+				"if [ ! -e /etc/nginx/sites-enabled/invenio ] && [ ! -L /etc/nginx/sites-enabled/invenio ]; then\n" +
 					"    ln -s ../sites-available/invenio /etc/nginx/sites-enabled/invenio\n" +
 					"fi",
 			},
-			Purge: []string{"rm -f /etc/nginx/sites-enabled/invenio"},
+			Remove: []string{"rm -f /etc/nginx/sites-enabled/invenio"},
+			Purge:  []string{"rm -f /etc/nginx/sites-enabled/invenio"},
 		},
 	}
 }

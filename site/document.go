@@ -132,27 +132,37 @@ func splitYAMLError(err error) (int, string) {
 	return line, msg
 }
 
-// maxSyntaxSearch bounds the lines syntaxLine tries; site files are far
-// shorter.
-const maxSyntaxSearch = 3000
-
 // syntaxLine returns the first line n such that data cut after line n fails
-// to parse with msg, or reported when there is none.
+// to parse with msg, or reported when the whole of data does not. Once the
+// broken line is in, every longer cut fails the same way, so a binary search
+// finds it.
 func syntaxLine(data []byte, msg string, reported int) int {
 	lines := bytes.SplitAfter(data, []byte("\n"))
-	if len(lines) > maxSyntaxSearch {
+	ends := make([]int, len(lines)+1) // ends[n]: length of the first n lines
+	for i, l := range lines {
+		ends[i+1] = ends[i] + len(l)
+	}
+	fails := func(n int) bool {
+		_, err := parseYAML(data[:ends[n]])
+		if err == nil {
+			return false
+		}
+		_, m := splitYAMLError(err)
+		return m == msg
+	}
+	lo, hi := 1, len(lines)
+	if !fails(hi) {
 		return max(reported, 1)
 	}
-	end := 0
-	for i, line := range lines {
-		end += len(line)
-		if _, err := parseYAML(data[:end]); err != nil {
-			if _, m := splitYAMLError(err); m == msg {
-				return i + 1
-			}
+	for lo < hi {
+		mid := (lo + hi) / 2
+		if fails(mid) {
+			hi = mid
+		} else {
+			lo = mid + 1
 		}
 	}
-	return max(reported, 1)
+	return lo
 }
 
 // syntaxHints maps parts of the YAML parser's messages to what usually

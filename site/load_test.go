@@ -224,3 +224,29 @@ func TestErrorFormat(t *testing.T) {
 	assert.Equal(t, "bad", target.Msg)
 	assert.NoError(t, Errors(nil).err())
 }
+
+func TestSyntaxErrorLines(t *testing.T) {
+	tests := []struct {
+		name, data string
+		line, col  int
+	}{
+		{"unclosed quote", "name: x\nmaintainer: \"Team <t@example.org>\nmail: {}\ntls: {}\ninstances: []\n", 2, 1},
+		{"unclosed flow list", "name: x\nmail: {}\ninstances: [a, b\ntls: {}\n", 3, 1},
+		{"unclosed flow mapping", "name: x\nmail: {smarthost: a\n\ntls: {}\n", 2, 1},
+		{"bad indentation", "name: x\nmail:\n  smarthost: a\n sender_domain: b\ntls: {}\n", 4, 1},
+		{"colon in value", "name: x\nmail:\n  smarthost: smtp: a\n", 3, 1},
+		{"tab", "name: x\nmail:\n  \tsmarthost: a\n", 3, 3},
+		{"undefined alias", "name: x\nmail: *m\n", 2, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse("s.yaml", []byte(tt.data))
+			var errs Errors
+			require.True(t, errors.As(err, &errs), "%v", err)
+			require.Len(t, errs, 1)
+			assert.Equal(t, tt.line, errs[0].Line, errs[0].Error())
+			assert.Equal(t, tt.col, errs[0].Col, errs[0].Error())
+			assert.NotEmpty(t, errs[0].Hint)
+		})
+	}
+}

@@ -1,6 +1,7 @@
 package site
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -73,7 +74,7 @@ func (v *validator) name(path, value, example string) {
 func (v *validator) maintainer() {
 	m := v.s.Maintainer
 	if m != "" && !maintainerPattern.MatchString(m) {
-		v.bad("maintainer", m, fmt.Errorf("is not \"Name <mail@domain>\""),
+		v.bad("maintainer", m, errors.New("is not \"Name <mail@domain>\""),
 			"write a name and an address in angle brackets, e.g. Repository Team <repository@example.org>")
 	}
 }
@@ -83,7 +84,7 @@ func (v *validator) application() {
 	a := v.s.Application
 	if v.present("application.package", a.Package, "invenio-app") &&
 		!packagePattern.MatchString(a.Package) {
-		v.bad("application.package", a.Package, fmt.Errorf("is not a Debian package name"),
+		v.bad("application.package", a.Package, errors.New("is not a Debian package name"),
 			"use lower-case letters, digits and + - . (at least two characters), e.g. invenio-app")
 	}
 	v.absPath("application.virtualenv", a.Virtualenv, "/opt/invenio/venv")
@@ -91,7 +92,7 @@ func (v *validator) application() {
 	v.module("application.ui_module", a.UIModule, "invenio_app.wsgi_ui:application")
 	v.module("application.api_module", a.APIModule, "invenio_app.wsgi_rest:application")
 	if v.present("application.celery_app", a.CeleryApp, "invenio_app.celery") && !dottedName.MatchString(a.CeleryApp) {
-		v.bad("application.celery_app", a.CeleryApp, fmt.Errorf("is not a dotted Python name"),
+		v.bad("application.celery_app", a.CeleryApp, errors.New("is not a dotted Python name"),
 			"write the module that holds the Celery app, e.g. invenio_app.celery")
 	}
 }
@@ -109,7 +110,7 @@ func (v *validator) absPath(path, value, example string) {
 // module checks a uWSGI module reference.
 func (v *validator) module(path, value, example string) {
 	if v.present(path, value, example) && !wsgiModule.MatchString(value) {
-		v.bad(path, value, fmt.Errorf("is not a uWSGI module reference"),
+		v.bad(path, value, errors.New("is not a uWSGI module reference"),
 			"write package.module:attribute, e.g. "+example)
 	}
 }
@@ -119,14 +120,14 @@ func (v *validator) search() {
 	sr := v.s.Search
 	engines := []string{string(OpenSearch), string(Elasticsearch)}
 	if !slices.Contains(engines, string(sr.Engine)) {
-		v.bad("search.engine", string(sr.Engine), fmt.Errorf("is not a search engine"), suggest(string(sr.Engine), engines))
+		v.bad("search.engine", string(sr.Engine), errors.New("is not a search engine"), suggest(string(sr.Engine), engines))
 	}
 	if sr.Apt != nil && sr.Deb != "" {
 		v.errAt("search.deb", "keep apt for a repository or deb for a local package file, not both",
 			"search has both apt and deb")
 	}
 	if sr.Deb != "" && !strings.HasSuffix(sr.Deb, ".deb") {
-		v.bad("search.deb", sr.Deb, fmt.Errorf("is not a .deb file"), "name the engine's package file, e.g. /srv/opensearch-2.19.1-linux-x64.deb")
+		v.bad("search.deb", sr.Deb, errors.New("is not a .deb file"), "name the engine's package file, e.g. /srv/opensearch-2.19.1-linux-x64.deb")
 	}
 	if sr.Apt != nil {
 		v.aptSource("search.apt", sr.Apt)
@@ -141,12 +142,12 @@ func (v *validator) aptSource(path string, a *AptSource) {
 		}
 	}
 	if v.present(path+".suite", a.Suite, "stable") && strings.ContainsAny(a.Suite, " \t") {
-		v.bad(path+".suite", a.Suite, fmt.Errorf("contains white space"), "write one suite, e.g. stable")
+		v.bad(path+".suite", a.Suite, errors.New("contains white space"), "write one suite, e.g. stable")
 	}
 	for i, c := range a.Components {
 		if c == "" || strings.ContainsAny(c, " \t") {
 			p := indexPath(path+".components", i)
-			v.bad(p, c, fmt.Errorf("is not a component"), "write one component per list item, e.g. [main]")
+			v.bad(p, c, errors.New("is not a component"), "write one component per list item, e.g. [main]")
 		}
 	}
 	v.present(path+".key", a.Key, "/etc/invenio-infra/opensearch.asc")
@@ -174,7 +175,7 @@ func (v *validator) storage() {
 	types := []string{string(StorageNone), string(StorageCephFS), string(StorageNFS)}
 	switch {
 	case !slices.Contains(types, string(st.Type)):
-		v.bad("storage.type", string(st.Type), fmt.Errorf("is not a storage type"), suggest(string(st.Type), types))
+		v.bad("storage.type", string(st.Type), errors.New("is not a storage type"), suggest(string(st.Type), types))
 	case st.Type == StorageNone && st.Source != "":
 		v.errAt("storage.source", "set type: cephfs or type: nfs, or remove source",
 			"storage.source is set but storage.type is none")
@@ -184,7 +185,7 @@ func (v *validator) storage() {
 	v.absPath("storage.mountpoint", st.Mountpoint, DefaultMountpoint)
 	for i, o := range st.Options {
 		if o == "" || strings.ContainsAny(o, ", \t") {
-			v.bad(indexPath("storage.options", i), o, fmt.Errorf("is not a single mount option"),
+			v.bad(indexPath("storage.options", i), o, errors.New("is not a single mount option"),
 				"write one option per list item, e.g. [noatime, _netdev]")
 		}
 	}

@@ -1,6 +1,7 @@
 package site
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -55,7 +56,7 @@ func (v *validator) instance(path string, in *Instance, seen *siteWide) {
 	v.instanceURLs(path, in, seen)
 	if in.Suite != "" || v.ps.written(path+".suite") {
 		if !suitePattern.MatchString(in.Suite) {
-			v.bad(path+".suite", in.Suite, fmt.Errorf("is not a Debian suite"), "write a codename, e.g. "+DefaultSuite)
+			v.bad(path+".suite", in.Suite, errors.New("is not a Debian suite"), "write a codename, e.g. "+DefaultSuite)
 		}
 	}
 	if in.Sizing != nil {
@@ -138,7 +139,7 @@ func (v *validator) roles(path string, h *Host) bool {
 		rp := indexPath(path+".roles", i)
 		switch {
 		case !slices.Contains(known, string(r)):
-			v.bad(rp, string(r), fmt.Errorf("is not a role"), suggest(string(r), known))
+			v.bad(rp, string(r), errors.New("is not a role"), suggest(string(r), known))
 			ok = false
 		case slices.Index(h.Roles, r) < i:
 			v.errAt(rp, "list each role once", "host %q has role %q twice", h.Name, r)

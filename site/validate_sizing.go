@@ -1,6 +1,7 @@
 package site
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 )
@@ -30,7 +31,7 @@ func (v *validator) sizing(path string, z *Sizing) {
 	v.size(path+".upload_limit", z.UploadLimit, nginxSize)
 	p := z.Redis.Policy
 	if (p != "" || v.ps.written(path+".redis.policy")) && !slices.Contains(redisPolicies, p) {
-		v.bad(path+".redis.policy", p, fmt.Errorf("is not a Redis maxmemory-policy"), suggest(p, redisPolicies))
+		v.bad(path+".redis.policy", p, errors.New("is not a Redis maxmemory-policy"), suggest(p, redisPolicies))
 	}
 }
 
