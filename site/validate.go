@@ -69,11 +69,11 @@ func (v *validator) name(path, value, example string) {
 	}
 }
 
-// maintainer checks the Maintainer field; empty, it leaves the choice to
-// the packaging.
+// maintainer checks the Maintainer field every package carries; Debian
+// requires a real name and mail address there.
 func (v *validator) maintainer() {
 	m := v.s.Maintainer
-	if m != "" && !maintainerPattern.MatchString(m) {
+	if v.present("maintainer", m, "Repository Team <repository@example.org>") && !maintainerPattern.MatchString(m) {
 		v.bad("maintainer", m, errors.New("is not \"Name <mail@domain>\""),
 			"write a name and an address in angle brackets, e.g. Repository Team <repository@example.org>")
 	}
