@@ -18,7 +18,6 @@ import (
 	"gitlab.tugraz.at/invenio/invenio-infra/roles"
 	"gitlab.tugraz.at/invenio/invenio-infra/site"
 	"gitlab.tugraz.at/invenio/invenio-infra/testing/debcheck"
-	"gitlab.tugraz.at/invenio/invenio-infra/testing/debroot"
 	"gitlab.tugraz.at/invenio/invenio-infra/testing/need"
 )
 
@@ -102,19 +101,7 @@ func TestUnitsInDebianRoot(t *testing.T) {
 	need.Tool(t, "mmdebstrap", "dpkg-deb", "systemd-analyze")
 	s := site.Default()
 	dev, _ := s.Instance("dev")
-	pg := "postgresql-" + roles.PostgreSQLVersion(dev.Suite)
-	base := debroot.Root(t, debroot.Options{
-		Suite:    dev.Suite,
-		Packages: []string{"nginx", pg, "redis-server", "rabbitmq-server", "exim4-daemon-light"},
-	})
-	root := debroot.Copy(t, base)
-	var debs []string
-	for _, p := range buildDefaultSite(t, filepath.Join(t.TempDir(), "packages")) {
-		if filepath.Base(filepath.Dir(p)) == "dev" {
-			debs = append(debs, p)
-		}
-	}
-	debroot.Unpack(t, root, debs...)
+	root := devRoot(t, s, dev)
 	addFixtureUnits(t, root)
 
 	own := []string{"invenio-ui.service", "invenio-api.service", "invenio-worker.service",

@@ -1,0 +1,147 @@
+package disk
+
+import (
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+)
+
+// File system parameters of the root. They are pinned here, through a
+// private mke2fs.conf, rather than taken from the build host's
+// /etc/mke2fs.conf: newer e2fsprogs enable features (metadata_csum_seed,
+// orphan_file) that Debian 12's GRUB and e2fsck do not read.
+const (
+	blockSize   = 4096
+	inodeRatio  = 16384 // bytes per inode; a grown file system keeps it
+	inodeSize   = 256
+	journalMiB  = 64
+	rootHeadMiB = 256 // free space in a fitted root before it grows at boot
+)
+
+// mke2fsConfig is the MKE2FS_CONFIG that every root file system is made with.
+const mke2fsConfig = `[defaults]
+	base_features = sparse_super,large_file,filetype,resize_inode,dir_index,ext_attr
+	default_mntopts = acl,user_xattr
+	enable_periodic_fsck = 0
+	blocksize = 4096
+	inode_size = 256
+	inode_ratio = 16384
+
+[fs_types]
+	ext4 = {
+		features = has_journal,extent,huge_file,flex_bg,metadata_csum,64bit,dir_nlink,extra_isize
+	}
+`
+
+// Usage is what a root tree needs on an ext4 file system.
+type Usage struct {
+	// Bytes is the space of file contents, directories and long symlinks,
+	// each rounded up to whole blocks.
+	Bytes int64
+	// Inodes is the number of files, directories and other entries.
+	Inodes int64
+}
+
+// MeasureRoot walks root and returns its Usage. Hard links count once.
+func MeasureRoot(root string) (Usage, error) {
+	var u Usage
+	seen := map[uint64]bool{}
+	err := filepath.WalkDir(root, func(_ string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		if ino, nlink := inodeOf(fi); nlink > 1 {
+			if seen[ino] {
+				return nil
+			}
+			seen[ino] = true
+		}
+		u.Inodes++
+		switch {
+		case fi.Mode().IsRegular():
+			u.Bytes += roundUp(fi.Size(), blockSize)
+		case fi.IsDir(), fi.Mode()&fs.ModeSymlink != 0 && fi.Size() >= 60:
+			u.Bytes += blockSize
+		}
+		return nil
+	})
+	return u, err
+}
+
+// FitRootSize returns a root file system size for u: the content plus 10 %
+// for metadata, the journal and rootHeadMiB of free space, with 5 %
+// reserved for root, and enough inodes for the tree a quarter over; rounded
+// up to MiB. The file system grows to the disk on first boot, so this is
+// only what the image carries.
+func FitRootSize(u Usage) int64 {
+	bytes := (u.Bytes + u.Bytes/10 + (journalMiB+rootHeadMiB)*MiB) * 100 / 95
+	if byInodes := u.Inodes * 5 / 4 * inodeRatio; byInodes > bytes {
+		bytes = byInodes
+	}
+	return roundUp(bytes, MiB)
+}
+
+// Mke2fsArgs returns mke2fs's argv (without the command) that makes an
+// ext4 file system of size bytes in the file image, populated from rootDir,
+// with fixed UUID and directory hash seed.
+func Mke2fsArgs(rootDir, image, uuid, hashSeed string, size int64) []string {
+	return []string{
+		"-q", "-F", "-t", "ext4",
+		"-b", strconv.Itoa(blockSize), "-I", strconv.Itoa(inodeSize), "-i", strconv.Itoa(inodeRatio),
+		"-J", "size=" + strconv.Itoa(journalMiB),
+		"-L", "root", "-U", uuid,
+		"-E", "hash_seed=" + hashSeed + ",lazy_itable_init=0",
+		"-d", rootDir,
+		image, strconv.FormatInt(size/1024, 10) + "k",
+	}
+}
+
+// mke2fsEnv is the environment of mke2fs: the pinned configuration and,
+// for reproducible superblock times, E2FSPROGS_FAKE_TIME.
+func mke2fsEnv(config string, epoch time.Time) []string {
+	return []string{"MKE2FS_CONFIG=" + config, "E2FSPROGS_FAKE_TIME=" + strconv.FormatInt(epoch.Unix(), 10)}
+}
+
+// MkfsVfatArgs returns mkfs.vfat's argv (without the command) that makes a
+// FAT32 file system in the existing file image, with a fixed volume ID and
+// no time-based or random values.
+func MkfsVfatArgs(image, label, volID string) []string {
+	return []string{"-F", "32", "-n", label, "-i", volID, "--invariant", image}
+}
+
+// writeFileIfChanged writes data to path unless it already holds exactly
+// that, so that an unchanged root keeps its file times (and mke2fs its
+// output).
+func writeFileIfChanged(path string, data []byte, mode fs.FileMode) error {
+	if old, err := os.ReadFile(path); err == nil && string(old) == string(data) {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	tmp := path + ".invenio-infra-tmp"
+	if err := os.WriteFile(tmp, data, mode); err != nil {
+		return err
+	}
+	if err := os.Chmod(tmp, mode); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// inodeOf returns the inode number and link count of fi, or (0, 1) when
+// the platform does not say.
+func inodeOf(fi fs.FileInfo) (uint64, uint64) {
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return st.Ino, uint64(st.Nlink)
+	}
+	return 0, 1
+}

@@ -1,0 +1,135 @@
+package roles_test
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"gitlab.tugraz.at/invenio/invenio-infra/roles"
+	"gitlab.tugraz.at/invenio/invenio-infra/site"
+	"gitlab.tugraz.at/invenio/invenio-infra/testing/debroot"
+	"gitlab.tugraz.at/invenio/invenio-infra/testing/need"
+)
+
+// TestConfigsParseWithTheRealDaemons unpacks the dev instance's packages
+// (every role) into a Debian 12 root that has the real daemons and asks each
+// daemon to parse our configuration: nginx -t, postgres -C, exim -bV after
+// update-exim4.conf. No daemon is started.
+func TestConfigsParseWithTheRealDaemons(t *testing.T) {
+	need.Slow(t)
+	need.Root(t)
+	need.Tool(t, "mmdebstrap", "dpkg-deb", "chroot")
+	s := site.Default()
+	dev, _ := s.Instance("dev")
+	root := devRoot(t, s, dev)
+
+	t.Run("nginx", func(t *testing.T) {
+		writeSelfSigned(t, root, s.TLS.Certificate, s.TLS.Key)
+		require.NoError(t, os.Symlink("../sites-available/invenio", filepath.Join(root, "etc/nginx/sites-enabled/invenio")))
+		out, err := debroot.Chroot(t, root, "nginx", "-t")
+		assert.NoError(t, err, out)
+	})
+
+	t.Run("postgresql", func(t *testing.T) {
+		v := roles.PostgreSQLVersion(dev.Suite)
+		link := filepath.Join(root, "etc/postgresql", v, "main/conf.d/50-invenio.conf")
+		require.NoError(t, os.Symlink("/etc/invenio/postgresql/invenio.conf", link))
+		for setting, want := range map[string]string{
+			"max_connections":     "100",
+			"hba_file":            "/etc/invenio/postgresql/pg_hba.conf",
+			"listen_addresses":    "localhost," + dev.Services().Address,
+			"password_encryption": "scram-sha-256",
+		} {
+			out, err := debroot.Chroot(t, root, "runuser", "-u", "postgres", "--",
+				"/usr/lib/postgresql/"+v+"/bin/postgres", "-D", "/var/lib/postgresql/"+v+"/main",
+				"-c", "config_file=/etc/postgresql/"+v+"/main/postgresql.conf", "-C", setting)
+			require.NoError(t, err, out)
+			assert.Equal(t, want, strings.TrimSpace(out), setting)
+		}
+	})
+
+	t.Run("exim4", func(t *testing.T) {
+		out, err := debroot.Chroot(t, root, "/usr/libexec/invenio/exim4-apply")
+		require.NoError(t, err, out)
+		out, err = debroot.Chroot(t, root, "exim4", "-bV")
+		require.NoError(t, err, out)
+		out, err = debroot.Chroot(t, root, "exim4", "-bP", "local_interfaces")
+		require.NoError(t, err, out)
+		assert.Equal(t, "local_interfaces = <; 127.0.0.1 ; ::1 ; "+dev.Services().Address, strings.TrimSpace(out))
+		// exim -bh runs a fake SMTP session from an address: no delivery.
+		assert.Contains(t, smtpFrom(t, root, dev.Hosts[0].Address), "250 Accepted", "a web host may relay")
+		assert.Contains(t, smtpFrom(t, root, "192.0.2.99"), "550 relay not permitted", "any other host may not")
+		conf, err := os.ReadFile(filepath.Join(root, "etc/exim4/update-exim4.conf.conf"))
+		require.NoError(t, err)
+		assert.Contains(t, string(conf), "dc_eximconfig_configtype='satellite'")
+		assert.Contains(t, string(conf), "dc_smarthost='"+s.Mail.Smarthost+"'")
+	})
+}
+
+// devRoot returns a writable Debian 12 root with the service daemons and the
+// dev instance's packages unpacked (without running their scripts).
+func devRoot(t *testing.T, s *site.Site, dev site.Instance) string {
+	t.Helper()
+	base := debroot.Root(t, debroot.Options{Suite: dev.Suite, Packages: servicePackages(dev)})
+	root := debroot.Copy(t, base)
+	var debs []string
+	for _, p := range buildDefaultSite(t, filepath.Join(t.TempDir(), "packages")) {
+		if filepath.Base(filepath.Dir(p)) == dev.Name {
+			debs = append(debs, p)
+		}
+	}
+	debroot.Unpack(t, root, debs...)
+	return root
+}
+
+// servicePackages are Debian's packages of the daemons our roles configure.
+func servicePackages(in site.Instance) []string {
+	return []string{"nginx", "postgresql-" + roles.PostgreSQLVersion(in.Suite), "redis-server", "rabbitmq-server", "exim4-daemon-light"}
+}
+
+// writeSelfSigned writes a throwaway self-signed certificate and key where
+// the site says NGINX finds them.
+func writeSelfSigned(t *testing.T, root, certPath, keyPath string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "invenio.test"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), DNSNames: []string{"invenio.test"},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	require.NoError(t, err)
+	kder, err := x509.MarshalECPrivateKey(key)
+	require.NoError(t, err)
+	writePEM(t, filepath.Join(root, certPath), "CERTIFICATE", der, 0o644)
+	writePEM(t, filepath.Join(root, keyPath), "EC PRIVATE KEY", kder, 0o600)
+}
+
+func writePEM(t *testing.T, path, typ string, der []byte, mode os.FileMode) {
+	t.Helper()
+	require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
+	require.NoError(t, os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), mode))
+}
+
+// smtpFrom simulates an SMTP session from addr with exim -bh and returns
+// Exim's answers to a message for a remote domain.
+func smtpFrom(t *testing.T, root, addr string) string {
+	t.Helper()
+	cmd := exec.Command("chroot", root, "exim4", "-bh", addr)
+	cmd.Stdin = strings.NewReader("EHLO web.test\r\nMAIL FROM:<app@tugraz.at>\r\nRCPT TO:<someone@example.org>\r\nQUIT\r\n")
+	out, _ := cmd.CombinedOutput()
+	return string(out)
+}
