@@ -61,6 +61,36 @@ func TestConfigsParseWithTheRealDaemons(t *testing.T) {
 		}
 	})
 
+	t.Run("redis", func(t *testing.T) {
+		need.Tool(t, "unshare", "ip")
+		const pw = "redis-test-password-0123456789"
+		writeSecrets(t, root, map[string]string{"INVENIO_REDIS_PASSWORD": pw})
+		addr := dev.Services().Address
+		// A private network namespace that has the services host's address.
+		script := `set -e
+ip link set lo up
+ip addr add ` + addr + `/32 dev lo
+chroot "$1" sh -ec '
+/usr/libexec/invenio/redis-auth
+runuser -u redis -- redis-server /etc/redis/invenio.conf --daemonize yes --pidfile /tmp/redis.pid --logfile /tmp/redis.log --dir /tmp
+for i in 1 2 3 4 5 6 7 8 9 10; do redis-cli -h ` + addr + ` ping 2>&1 | grep -q NOAUTH && break; sleep 0.5; done
+echo "noauth: $(redis-cli -h ` + addr + ` ping 2>&1)"
+echo "auth: $(REDISCLI_AUTH=` + pw + ` redis-cli -h ` + addr + ` ping)"
+echo "policy: $(REDISCLI_AUTH=` + pw + ` redis-cli -h ` + addr + ` config get maxmemory-policy | tail -n 1)"
+echo "bind: $(REDISCLI_AUTH=` + pw + ` redis-cli config get bind | tail -n 1)"
+REDISCLI_AUTH=` + pw + ` redis-cli shutdown nosave || true
+'`
+		out, err := exec.Command("unshare", "--net", "sh", "-c", script, "sh", root).CombinedOutput()
+		require.NoError(t, err, string(out))
+		assert.Contains(t, string(out), "noauth: NOAUTH", "Redis refuses commands without auth")
+		assert.Contains(t, string(out), "auth: PONG")
+		assert.Contains(t, string(out), "policy: "+s.EffectiveSizing(dev).Redis.Policy)
+		assert.Contains(t, string(out), "bind: 127.0.0.1 -::1 "+addr)
+		auth, err := os.Stat(filepath.Join(root, "etc/redis/invenio-auth.conf"))
+		require.NoError(t, err)
+		assert.Equal(t, os.FileMode(0o640), auth.Mode().Perm())
+	})
+
 	t.Run("exim4", func(t *testing.T) {
 		out, err := debroot.Chroot(t, root, "/usr/libexec/invenio/exim4-apply")
 		require.NoError(t, err, out)
@@ -132,4 +162,21 @@ func smtpFrom(t *testing.T, root, addr string) string {
 	cmd.Stdin = strings.NewReader("EHLO web.test\r\nMAIL FROM:<app@tugraz.at>\r\nRCPT TO:<someone@example.org>\r\nQUIT\r\n")
 	out, _ := cmd.CombinedOutput()
 	return string(out)
+}
+
+// writeSecrets writes /etc/invenio/secrets.env into root (0640, group
+// invenio when the root has it) with every key and test values.
+func writeSecrets(t *testing.T, root string, values map[string]string) {
+	t.Helper()
+	var b strings.Builder
+	for _, k := range roles.SecretKeys() {
+		v := values[k]
+		if v == "" {
+			v = "test-value-for-" + strings.ToLower(k)
+		}
+		b.WriteString(k + "=" + v + "\n")
+	}
+	p := filepath.Join(root, "etc/invenio/secrets.env")
+	require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+	require.NoError(t, os.WriteFile(p, []byte(b.String()), 0o640))
 }

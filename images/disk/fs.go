@@ -145,3 +145,11 @@ func inodeOf(fi fs.FileInfo) (uint64, uint64) {
 	}
 	return 0, 1
 }
+
+// allocated returns the bytes fi takes on disk (less than its size when sparse).
+func allocated(fi fs.FileInfo) int64 {
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return st.Blocks * 512
+	}
+	return fi.Size()
+}
