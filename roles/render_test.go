@@ -59,3 +59,27 @@ func listTree(t *testing.T, root string) []string {
 	require.NoError(t, err)
 	return files
 }
+
+// TestJobsScheduler checks that a site with InvenioRDM's jobs scheduler gets
+// a second beat, on the beat host only, wanted by invenio-web.target.
+func TestJobsScheduler(t *testing.T) {
+	s := site.Default()
+	s.Application.JobsScheduler = "invenio_jobs.services.scheduler:RunScheduler"
+	prod, _ := s.Instance("prod")
+	var web []byte
+	var target []byte
+	for _, sp := range roles.Plan(s, prod) {
+		for _, f := range sp.Files {
+			switch f.Path {
+			case "/usr/lib/systemd/system/invenio-jobs-beat.service":
+				web = f.Body
+			case "/usr/lib/systemd/system/invenio-web.target":
+				target = f.Body
+			}
+		}
+	}
+	require.NotNil(t, web, "invenio-web ships invenio-jobs-beat.service")
+	assert.Contains(t, string(web), "beat --loglevel=INFO --scheduler invenio_jobs.services.scheduler:RunScheduler")
+	assert.Contains(t, string(web), "ConditionHost=invenio01-prod")
+	assert.Contains(t, string(target), "invenio-jobs-beat.service")
+}

@@ -37,7 +37,6 @@ func web(c *Context) packaging.Spec {
 		conf("/etc/nginx/sites-available/invenio", "nginx-site.conf.tmpl", c),
 		conf("/etc/nginx/snippets/invenio-uwsgi.conf", "nginx-uwsgi.conf.tmpl", c),
 		dir("/etc/invenio/uwsgi", 0o755, "", ""),
-		unitFile("invenio-web.target", "invenio-web.target.tmpl", c),
 		dropIn("nginx.service", "invenio.conf", systemd.NginxDropIn()),
 	}
 	var actions []systemd.UnitAction
@@ -51,6 +50,12 @@ func web(c *Context) packaging.Spec {
 		files = append(files, unitFile("invenio-"+u.Name+".service", "celery.service.tmpl", u))
 		actions = append(actions, systemd.UnitAction{Name: "invenio-" + u.Name + ".service", Enable: true, Start: true})
 	}
+	var names []string
+	for _, a := range actions {
+		names = append(names, a.Name)
+	}
+	files = append(files, unitFile("invenio-web.target", "invenio-web.target.tmpl",
+		map[string]any{"Instance": c.Instance.Name, "Units": names}))
 	depends := []string{"invenio-common (= ${binary:Version})", "nginx", c.App().Package}
 	if m := mountUnit(c); m != nil {
 		files = append(files, *m)
@@ -116,7 +121,14 @@ func celeryUnits(c *Context) []celeryUnit {
 	beat.Name, beat.What = "beat", "beat (scheduler)"
 	beat.Args = "beat --loglevel=INFO --schedule=/var/lib/invenio/celerybeat-schedule --pidfile="
 	beat.OnlyOn = c.Instance.BeatHost().Name
-	return []celeryUnit{worker, beat}
+	units := []celeryUnit{worker, beat}
+	if app.JobsScheduler != "" {
+		jobs := beat
+		jobs.Name, jobs.What = "jobs-beat", "beat for InvenioRDM jobs"
+		jobs.Args = "beat --loglevel=INFO --scheduler " + app.JobsScheduler + " --pidfile="
+		units = append(units, jobs)
+	}
+	return units
 }
 
 // appHardening is the sandbox of the application's processes: they write only

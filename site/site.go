@@ -43,6 +43,10 @@ type Application struct {
 	APIModule string `yaml:"api_module" json:"api_module"`
 	// CeleryApp is the Celery application ("celery -A").
 	CeleryApp string `yaml:"celery_app" json:"celery_app"`
+	// JobsScheduler is the Celery beat scheduler class of InvenioRDM's jobs
+	// (v13 and later: "invenio_jobs.services.scheduler:RunScheduler"); when
+	// set, a second beat runs it on the beat host. Empty means no jobs beat.
+	JobsScheduler string `yaml:"jobs_scheduler,omitempty" json:"jobs_scheduler,omitempty"`
 }
 
 // Engine names a search engine.
