@@ -90,14 +90,15 @@ func buildPackages(cmd *cobra.Command, g *globalOptions, out string, s *site.Sit
 	for _, in := range ins {
 		specs[in.Name] = roles.Plan(s, in)
 	}
-	g.progress(cmd, "building packages %s (SOURCE_DATE_EPOCH=%d) for %d instance(s) into %s",
-		b.Version, b.Epoch.Unix(), len(ins), out)
+	log := g.logger(cmd)
+	log.Info("building packages", "version", b.Version.String(), "source_date_epoch", b.Epoch.Unix(),
+		"instances", len(ins), "out", out)
 	start := time.Now()
-	b.Progress = func(p string) { g.progress(cmd, "  %s", p) }
+	b.Progress = func(p string) { log.Info("built package", "path", p) }
 	paths, err := packaging.WriteAll(out, specs, b)
 	if err != nil {
 		return err
 	}
-	g.progress(cmd, "built %d packages in %s", len(paths), time.Since(start).Round(time.Millisecond))
+	log.Info("built packages", "count", len(paths), "seconds", time.Since(start).Seconds())
 	return nil
 }

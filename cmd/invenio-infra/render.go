@@ -75,10 +75,3 @@ func selectInstances(s *site.Site, names []string) ([]site.Instance, error) {
 	}
 	return out, nil
 }
-
-// progress prints one progress line on standard error unless --quiet.
-func (o *globalOptions) progress(cmd *cobra.Command, format string, a ...any) {
-	if !o.Quiet {
-		fmt.Fprintf(cmd.ErrOrStderr(), format+"\n", a...)
-	}
-}

@@ -2,10 +2,13 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
+	"log/slog"
 
 	"github.com/spf13/cobra"
 
+	"gitlab.tugraz.at/invenio/invenio-infra/internal/progress"
 	"gitlab.tugraz.at/invenio/invenio-infra/site"
 )
 
@@ -15,6 +18,28 @@ type globalOptions struct {
 	SitePath string
 	// Quiet suppresses progress lines.
 	Quiet bool
+	// Progress is the progress format: text or json.
+	Progress string
+
+	log *slog.Logger
+}
+
+// logger returns the progress logger, writing to the command's standard error.
+func (o *globalOptions) logger(cmd *cobra.Command) *slog.Logger {
+	if o.log == nil {
+		switch f, _ := progress.ParseFormat(o.Progress); {
+		case o.Quiet:
+			o.log = progress.Discard()
+		default:
+			o.log = progress.New(cmd.ErrOrStderr(), f)
+		}
+	}
+	return o.log
+}
+
+// progress reports one step of long work, unless --quiet.
+func (o *globalOptions) progress(cmd *cobra.Command, format string, a ...any) {
+	o.logger(cmd).Info(fmt.Sprintf(format, a...))
 }
 
 // loadSite reads the site file, or returns the embedded default.
@@ -44,6 +69,13 @@ func newRoot() *cobra.Command {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.PersistentFlags().StringVarP(&g.SitePath, "site", "s", "", "site file (default: the embedded default site)")
 	root.PersistentFlags().BoolVarP(&g.Quiet, "quiet", "q", false, "print no progress lines")
+	root.PersistentFlags().StringVar(&g.Progress, "progress", "text", "progress format on standard error: text or json (one event per line)")
+	root.PersistentPreRunE = func(*cobra.Command, []string) error {
+		if _, err := progress.ParseFormat(g.Progress); err != nil {
+			return usageError{err}
+		}
+		return nil
+	}
 	root.AddCommand(
 		newValidate(g),
 		newPlan(g),
