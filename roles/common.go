@@ -52,7 +52,7 @@ func common(c *Context) packaging.Spec {
 		Maint: systemd.Maint{
 			Sysusers: []string{"invenio.conf"},
 			Tmpfiles: []string{"invenio.conf"},
-			Purge:    []string{"rm -rf /var/log/invenio /run/invenio"},
+			Purge:    []string{"rm -rf /var/lib/invenio /var/log/invenio /run/invenio"},
 		},
 	}
 }

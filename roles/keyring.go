@@ -33,11 +33,11 @@ func Keyring(s *site.Site, in site.Instance, publicKey []byte) packaging.Spec {
 		Name:     KeyringPackage,
 		Section:  "misc",
 		Synopsis: "InvenioRDM apt repository key and source, " + in.Name + " instance",
-		Description: "The OpenPGP key that signs the " + s.Name + " InvenioRDM apt repository, in\n" +
-			KeyringPath + ", and the apt source of the " + in.Name + " suite at\n" +
+		Description: "The OpenPGP key that signs the " + s.Name + " InvenioRDM apt repository, in " +
+			KeyringPath + ", and the apt source of the " + in.Name + " suite at " +
 			in.Repository + ", in " + SourcesPath + ".\n\n" +
-			"Install it once on every host of the " + in.Name + " instance; later keys\n" +
-			"arrive as upgrades of this package.",
+			"Install it once on every host of the " + in.Name + " instance; a new key " +
+			"arrives as an upgrade of this package.",
 		Maintainer: s.Maintainer,
 		Homepage:   strings.TrimRight(in.URL, "/"),
 		Files: []packaging.File{

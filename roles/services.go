@@ -166,12 +166,15 @@ func search(c *Context) packaging.Spec {
 			dropIn(e+".service", "invenio.conf", systemd.SearchDropIn(e, searchSettings(c))),
 		},
 		Maint: systemd.Maint{
-			Configure: []string{
-				"if [ -z \"${DPKG_ROOT:-}\" ]; then\n" +
-					"    sysctl -q -p " + sysctl + " || true\n" +
-					"fi",
+			// systemd-sysctl applies the setting: at boot, and on configure
+			// through deb-systemd-invoke, which honours policy-rc.d. A plain
+			// sysctl call would set the kernel of whatever machine runs the
+			// postinst in a chroot (an image bake, piuparts): vm.* is not
+			// namespaced.
+			Units: []systemd.UnitAction{
+				{Name: e + ".service", Restart: true},
+				{Name: "systemd-sysctl.service", Restart: true},
 			},
-			Units: []systemd.UnitAction{{Name: e + ".service", Restart: true}},
 		},
 	}
 }
@@ -203,7 +206,8 @@ func mail(c *Context) packaging.Spec {
 		Description: "Configures Exim4 as a satellite: it listens on localhost and\n" +
 			c.ServicesAddr() + ", relays mail only for the instance's web hosts, and\n" +
 			"sends everything to " + c.Site.Mail.Smarthost + ". The settings in\n" +
-			"/etc/invenio/exim4.conf are applied to update-exim4.conf.conf on configure.",
+			"/etc/invenio/exim4.conf are applied to update-exim4.conf.conf on configure\n" +
+			"and Debian's values are put back on remove.",
 		Depends: []string{"invenio-common (= ${binary:Version})", "exim4-daemon-light", "exim4-config"},
 		Files: []packaging.File{
 			conf("/etc/invenio/exim4.conf", "exim4.conf.tmpl", c),
@@ -212,7 +216,10 @@ func mail(c *Context) packaging.Spec {
 		},
 		Maint: systemd.Maint{
 			Configure: []string{"/usr/libexec/invenio/exim4-apply"},
-			Units:     []systemd.UnitAction{{Name: "exim4.service", Restart: true}},
+			// Exim's own settings go back to what they were on remove.
+			Remove: []string{string(render("exim4-restore.tmpl", c))},
+			Purge:  []string{"rm -rf /var/lib/invenio-mail"},
+			Units:  []systemd.UnitAction{{Name: "exim4.service", Restart: true}},
 		},
 	}
 }

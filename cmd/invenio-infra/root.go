@@ -81,6 +81,9 @@ func newRoot() *cobra.Command {
 		newPlan(g),
 		newRender(g),
 		newPackages(g),
+		newRepo(g),
+		newKey(g),
+		newSecrets(g), newSeed(g),
 		newInit(),
 		newSchema(),
 	)

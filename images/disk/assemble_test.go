@@ -21,7 +21,7 @@ import (
 )
 
 // assembleTools are the host tools Assemble runs.
-var assembleTools = []string{"mke2fs", "mkfs.vfat", "mmd", "mcopy", "sfdisk", "grub-mkimage", "qemu-img"}
+var assembleTools = []string{"mke2fs", "debugfs", "mkfs.vfat", "mmd", "mcopy", "sfdisk", "grub-mkimage", "qemu-img"}
 
 // fakeRoot writes a small tree that looks like a Debian root to Assemble:
 // a kernel and initrd (not bootable) behind Debian's /vmlinuz symlinks.
@@ -67,7 +67,7 @@ func sha256File(t *testing.T, path string) string {
 // TestAssembleFakeRoot assembles a disk from a small tree twice and checks
 // its partition table, its file systems and that it is reproducible.
 func TestAssembleFakeRoot(t *testing.T) {
-	need.Tool(t, append(assembleTools, "debugfs", "mdir")...)
+	need.Tool(t, append(assembleTools, "debugfs", "dumpe2fs", "mdir")...)
 	root := fakeRoot(t)
 	out := t.TempDir()
 	o := Options{
@@ -78,7 +78,13 @@ func TestAssembleFakeRoot(t *testing.T) {
 	require.NoError(t, err)
 	t.Log(res)
 
-	o.Raw, o.Qcow2 = filepath.Join(out, "b.raw"), filepath.Join(out, "b.qcow2")
+	// A copy of the tree made later (other change times, as a fresh
+	// bootstrap would have) gives the same image.
+	time.Sleep(1100 * time.Millisecond)
+	copyRoot := filepath.Join(t.TempDir(), "root")
+	cp, err := exec.Command("cp", "-a", root, copyRoot).CombinedOutput()
+	require.NoError(t, err, "%s", cp)
+	o.Root, o.Raw, o.Qcow2 = copyRoot, filepath.Join(out, "b.raw"), filepath.Join(out, "b.qcow2")
 	_, err = Assemble(context.Background(), o)
 	require.NoError(t, err)
 	assert.Equal(t, sha256File(t, filepath.Join(out, "a.raw")), sha256File(t, o.Raw), "raw images differ")
@@ -128,6 +134,11 @@ func TestAssembleFakeRoot(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, string(sb), "Filesystem UUID:          "+res.RootUUID)
 	assert.NotContains(t, string(sb), "metadata_csum_seed")
+	st, err := exec.Command("debugfs", "-R", "stat /usr/bin/hello", rootFS).Output()
+	require.NoError(t, err)
+	for _, f := range []string{"ctime", "atime", "mtime"} {
+		assert.Regexp(t, f+`: 0x6553f100:`, string(st), "%s clamped to the epoch", f)
+	}
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
@@ -143,4 +154,31 @@ func extract(t *testing.T, raw, out string, p Partition) {
 	defer dst.Close()
 	_, err = io.Copy(dst, io.NewSectionReader(src, p.Start, p.Size))
 	require.NoError(t, err)
+}
+
+func TestWriteBootFiles(t *testing.T) {
+	root := fakeRoot(t)
+	o := Options{Root: root, Name: "test", Epoch: time.Unix(1700000000, 0)}
+	uuid, err := WriteBootFiles(o)
+	require.NoError(t, err)
+	assert.Equal(t, DeriveUUID("test@1700000000", "root-fs"), uuid)
+	fstab, err := os.ReadFile(filepath.Join(root, "etc/fstab"))
+	require.NoError(t, err)
+	assert.Contains(t, string(fstab), "\nUUID="+uuid+" / ext4 errors=remount-ro 0 1\n")
+	cfg, err := os.ReadFile(filepath.Join(root, "boot/grub/grub.cfg"))
+	require.NoError(t, err)
+	assert.Contains(t, string(cfg), "root=UUID="+uuid)
+
+	// Unchanged files keep their times (and so mke2fs its output).
+	fi1, err := os.Stat(filepath.Join(root, "etc/fstab"))
+	require.NoError(t, err)
+	time.Sleep(10 * time.Millisecond)
+	_, err = WriteBootFiles(o)
+	require.NoError(t, err)
+	fi2, err := os.Stat(filepath.Join(root, "etc/fstab"))
+	require.NoError(t, err)
+	assert.Equal(t, fi1.ModTime(), fi2.ModTime())
+
+	_, err = WriteBootFiles(Options{})
+	assert.ErrorContains(t, err, "no Root")
 }

@@ -1,10 +1,12 @@
 package disk
 
 import (
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -106,7 +108,12 @@ func Mke2fsArgs(rootDir, image, uuid, hashSeed string, size int64) []string {
 // mke2fsEnv is the environment of mke2fs: the pinned configuration and,
 // for reproducible superblock times, E2FSPROGS_FAKE_TIME.
 func mke2fsEnv(config string, epoch time.Time) []string {
-	return []string{"MKE2FS_CONFIG=" + config, "E2FSPROGS_FAKE_TIME=" + strconv.FormatInt(epoch.Unix(), 10)}
+	return []string{"MKE2FS_CONFIG=" + config, fakeTime(epoch)}
+}
+
+// fakeTime makes e2fsprogs use epoch as the current time.
+func fakeTime(epoch time.Time) string {
+	return "E2FSPROGS_FAKE_TIME=" + strconv.FormatInt(epoch.Unix(), 10)
 }
 
 // MkfsVfatArgs returns mkfs.vfat's argv (without the command) that makes a
@@ -152,4 +159,54 @@ func allocated(fi fs.FileInfo) int64 {
 		return st.Blocks * 512
 	}
 	return fi.Size()
+}
+
+// ClampScript returns debugfs commands that set the access and change times
+// of every entry under root, in the file system made from it, to epoch,
+// and its modification time too where that is later (as SOURCE_DATE_EPOCH
+// clamping does). mke2fs -d copies all three times from the tree, and the
+// change times of a freshly made tree differ from build to build, so
+// without this two builds from equal trees would differ.
+func ClampScript(root string, epoch time.Time) (string, error) {
+	var b strings.Builder
+	at := "@" + strconv.FormatInt(epoch.Unix(), 10)
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(root, p)
+		if err != nil {
+			return err
+		}
+		name := "/" + filepath.ToSlash(rel)
+		if rel == "." {
+			name = "/"
+		}
+		if strings.ContainsAny(name, "\"\n\\") {
+			return fmt.Errorf("%s: a name debugfs cannot quote", name)
+		}
+		fmt.Fprintf(&b, "sif \"%s\" atime %s\nsif \"%s\" ctime %s\n", name, at, name, at)
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		if fi.ModTime().After(epoch) {
+			fmt.Fprintf(&b, "sif \"%s\" mtime %s\n", name, at)
+		}
+		return nil
+	})
+	return b.String(), err
+}
+
+// debugfsProblems returns the lines of debugfs output that report a
+// problem (it exits 0 when a command of a script fails), leaving out its
+// banner and the commands it echoes.
+func debugfsProblems(out string) []string {
+	var bad []string
+	for _, l := range strings.Split(out, "\n") {
+		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "debugfs ") && !strings.HasPrefix(l, "debugfs: ") {
+			bad = append(bad, l)
+		}
+	}
+	return bad
 }

@@ -40,3 +40,14 @@ func tail(s string) string {
 	}
 	return "\n\t" + strings.Join(lines, "\n\t")
 }
+
+// output runs name like run and returns its combined output.
+func output(ctx context.Context, env []string, name string, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Env = append(append(os.Environ(), "LC_ALL=C.UTF-8", "TZ=UTC"), env...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return string(out), fmt.Errorf("%s %s: %w%s", name, strings.Join(args, " "), err, tail(string(out)))
+	}
+	return string(out), nil
+}

@@ -27,6 +27,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"pault.ag/go/debian/version"
@@ -164,15 +165,23 @@ func sortedUnique(s []string) []string {
 }
 
 // fill writes the whole repository into tmp; old is the repository being
-// replaced, whose by-hash files are carried over.
+// replaced, whose by-hash files are carried over. Suites share nothing on
+// disk, so they are written concurrently.
 func fill(tmp, old string, suites []Suite, o Options) (Result, error) {
-	var res Result
-	for _, s := range suites {
-		sr, err := publishSuite(tmp, old, s, o)
-		if err != nil {
-			return Result{}, fmt.Errorf("suite %s: %w", s.Codename, err)
-		}
-		res.Suites = append(res.Suites, sr)
+	res := Result{Suites: make([]SuiteResult, len(suites))}
+	errs := make([]error, len(suites))
+	var wg sync.WaitGroup
+	for i, s := range suites {
+		wg.Go(func() {
+			res.Suites[i], errs[i] = publishSuite(tmp, old, s, o)
+			if errs[i] != nil {
+				errs[i] = fmt.Errorf("suite %s: %w", s.Codename, errs[i])
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return Result{}, err
 	}
 	for _, f := range o.Files {
 		if err := os.WriteFile(filepath.Join(tmp, f.Name), f.Data, 0o644); err != nil {

@@ -167,7 +167,7 @@ func readKeyRing(data []byte) (openpgp.EntityList, error) {
 		return nil, fmt.Errorf("reading the signing key: bad ASCII armor: %w", err)
 	}
 	if block.Type != privateBlock {
-		return nil, fmt.Errorf("reading the signing key: found a %q block, want a %q", block.Type, privateBlock)
+		return nil, fmt.Errorf("reading the signing key: found an armored %s, want an armored private key (gpg --export-secret-keys --armor)", strings.ToLower(strings.TrimPrefix(block.Type, "PGP ")))
 	}
 	return readEntities(block.Body)
 }

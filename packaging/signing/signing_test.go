@@ -95,7 +95,7 @@ func TestArmoredPublicHasNoSecret(t *testing.T) {
 	require.Len(t, ring, 1)
 	assert.Nil(t, ring[0].PrivateKey)
 	_, err = signing.Load(pub)
-	assert.ErrorContains(t, err, "PGP PRIVATE KEY BLOCK", "a public key is not a signing key")
+	assert.ErrorContains(t, err, "found an armored public key block", "a public key is not a signing key")
 }
 
 func TestClearsignVerifies(t *testing.T) {

@@ -1,0 +1,109 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"gopkg.in/yaml.v3"
+
+	"gitlab.tugraz.at/invenio/invenio-infra/testing/need"
+)
+
+func TestSeed(t *testing.T) {
+	need.Tool(t, "mkfs.vfat", "mcopy", "mtype", "xorriso")
+	secrets, values := writeSecrets(t)
+	key := writeText(t, "id.pub", "# admin\nssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExample admin@example.org\n")
+	out := filepath.Join(t.TempDir(), "seed")
+	t.Setenv("SOURCE_DATE_EPOCH", "1700000000")
+	code, stdout, stderr := run(t, "seed", "--instance", "dev", "--host", "invenio-dev01", "--secrets", secrets,
+		"--out", out, "--ssh-key", key, "--gateway", "10.10.1.1", "--dns", "10.10.1.2", "--iso")
+	require.Equal(t, 0, code, stderr)
+	assert.Empty(t, stdout)
+	assert.Contains(t, stderr, "wrote the seed of invenio-dev01 (instance dev, 10.10.1.10/24, 1 SSH key(s), 6 secrets)")
+	for _, v := range values {
+		assert.NotContains(t, stderr, v, "no secret in the output")
+	}
+
+	fi, err := os.Stat(out)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o700), fi.Mode().Perm())
+	for _, name := range []string{"meta-data", "user-data", "network-config", "seed.img", "seed.iso"} {
+		fi, err := os.Stat(filepath.Join(out, name))
+		require.NoError(t, err, name)
+		assert.Equal(t, os.FileMode(0o600), fi.Mode().Perm(), name)
+	}
+
+	ud, err := os.ReadFile(filepath.Join(out, "user-data"))
+	require.NoError(t, err)
+	var u struct {
+		Hostname   string   `yaml:"hostname"`
+		Keys       []string `yaml:"ssh_authorized_keys"`
+		WriteFiles []struct {
+			Path, Owner, Permissions, Content string
+		} `yaml:"write_files"`
+	}
+	require.NoError(t, yaml.Unmarshal(ud, &u))
+	assert.Equal(t, "invenio-dev01", u.Hostname)
+	assert.Equal(t, []string{"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExample admin@example.org"}, u.Keys)
+	require.Len(t, u.WriteFiles, 1)
+	assert.Equal(t, "/etc/invenio/secrets.env", u.WriteFiles[0].Path)
+	for _, v := range values {
+		assert.Contains(t, u.WriteFiles[0].Content, "="+v+"\n")
+	}
+
+	nc, err := os.ReadFile(filepath.Join(out, "network-config"))
+	require.NoError(t, err)
+	assert.Contains(t, string(nc), "- 10.10.1.10/24")
+	assert.Contains(t, string(nc), "via: 10.10.1.1")
+
+	// The FAT image holds the same files.
+	got, err := exec.Command("mtype", "-i", filepath.Join(out, "seed.img"), "::/user-data").Output()
+	require.NoError(t, err)
+	assert.Equal(t, string(ud), string(got))
+
+	// A second run replaces the directory and, with the same epoch, the same image.
+	img1, _ := os.ReadFile(filepath.Join(out, "seed.img"))
+	code, _, stderr = run(t, "seed", "--instance", "dev", "--host", "invenio-dev01", "--secrets", secrets,
+		"--out", out, "--ssh-key", key, "--gateway", "10.10.1.1", "--dns", "10.10.1.2")
+	require.Equal(t, 0, code, stderr)
+	img2, _ := os.ReadFile(filepath.Join(out, "seed.img"))
+	assert.Equal(t, img1, img2)
+	assert.NoFileExists(t, filepath.Join(out, "seed.iso"))
+}
+
+func TestSeedBadInput(t *testing.T) {
+	secrets, _ := writeSecrets(t)
+	incomplete := writeText(t, "incomplete.env", "INVENIO_SECRET_KEY=abcdefghijklmnopqrstuvwxyz\n")
+	private := writeText(t, "id", "-----BEGIN OPENSSH PRIVATE KEY-----\nxxx\n-----END OPENSSH PRIVATE KEY-----\n")
+	garbage := writeText(t, "id.pub", "hello world\n")
+	dir := t.TempDir()
+	out := filepath.Join(dir, "seed")
+	base := []string{"seed", "--instance", "dev", "--host", "invenio-dev01", "--out", out}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"seed", "--instance", "dev"}, "--instance, --host, --secrets and --out are required"},
+		{append(base, "--secrets", filepath.Join(dir, "none.env")), "make one with `invenio-infra secrets init`"},
+		{append(base, "--secrets", incomplete), "INVENIO_DB_PASSWORD is missing"},
+		{[]string{"seed", "--instance", "prod", "--host", "invenio-dev01", "--secrets", secrets, "--out", out},
+			`no such host "invenio-dev01" in instance "prod" (hosts: invenio01-prod, invenio02-prod, invenio03-prod)`},
+		{[]string{"seed", "--instance", "qa", "--host", "invenio-dev01", "--secrets", secrets, "--out", out}, `no instance "qa"`},
+		{append(base, "--secrets", secrets, "--ssh-key", private), "is a private key; give the public key"},
+		{append(base, "--secrets", secrets, "--ssh-key", garbage), "id.pub:1: not an SSH public key"},
+		{append(base, "--secrets", secrets, "--gateway", "10.10.1"), "--gateway"},
+		{append(base, "--secrets", secrets, "--prefix-len", "40"), "prefix length 40 too large for IPv4"},
+	} {
+		code, _, stderr := run(t, c.args...)
+		assert.Equal(t, exitBadInput, code, "%v: %s", c.args, stderr)
+		assert.Contains(t, stderr, c.want, "%v", c.args)
+		assert.NotContains(t, stderr, "BEGIN OPENSSH", "%v", c.args)
+	}
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	assert.Empty(t, entries, "nothing written")
+}

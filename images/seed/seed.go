@@ -1,0 +1,268 @@
+// Package seed makes cloud-init NoCloud seeds: the meta-data, user-data
+// and network-config a baked role image needs on its first boot to become
+// one host of an instance, as a small FAT image labelled CIDATA (and
+// optionally an ISO 9660 image labelled cidata), made without mounts.
+//
+// The user-data carries the instance's secrets file; seeds are therefore
+// written 0600 and nothing here logs their content. It sets no password:
+// logins are by SSH key only.
+package seed
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"gitlab.tugraz.at/invenio/invenio-infra/site"
+)
+
+// SecretsPath is where the secrets file goes on every host.
+const SecretsPath = "/etc/invenio/secrets.env"
+
+// DefaultInterfaceMatch selects the interface that gets the host's address:
+// the predictable names of Ethernet devices (ens3, enp1s0, …).
+const DefaultInterfaceMatch = "en*"
+
+// Config is everything one host's seed says.
+type Config struct {
+	// InstanceID is cloud-init's instance-id. It stays the same for a host
+	// across rebuilt seeds, so booting again with a seed attached does not
+	// re-run per-instance modules (which would make new SSH host keys).
+	InstanceID string
+	// Hostname is the host's short name.
+	Hostname string
+	// FQDN is the host's fully qualified name; empty for none.
+	FQDN string
+	// Address is the host's static address with its prefix length.
+	Address netip.Prefix
+	// Gateway is the default route's gateway; invalid (zero) for none.
+	Gateway netip.Addr
+	// Nameservers and Search configure DNS; empty for none.
+	Nameservers []netip.Addr
+	Search      []string
+	// InterfaceMatch is the interface name glob the address goes to;
+	// default DefaultInterfaceMatch.
+	InterfaceMatch string
+	// SSHAuthorizedKeys are public keys for the image's default user.
+	SSHAuthorizedKeys []string
+	// Secrets become /etc/invenio/secrets.env, 0640 root:invenio.
+	Secrets Secrets
+}
+
+// Options are the seed settings the site file does not (yet) hold.
+type Options struct {
+	// PrefixLen is the internal network's prefix length; 0 means /24 for
+	// IPv4 and /64 for IPv6.
+	PrefixLen int
+	// Gateway, Nameservers, Search and Domain (for the FQDN) are optional.
+	Gateway     netip.Addr
+	Nameservers []netip.Addr
+	Search      []string
+	Domain      string
+	// InterfaceMatch defaults to DefaultInterfaceMatch.
+	InterfaceMatch string
+	// SSHAuthorizedKeys are public keys for the default user.
+	SSHAuthorizedKeys []string
+}
+
+// ErrNoHost is returned by ForHost when the host is not one of the instance's.
+var ErrNoHost = errors.New("no such host")
+
+// ForHost returns the seed of host hostName of instance in of site s.
+func ForHost(s *site.Site, in site.Instance, hostName string, sec Secrets, o Options) (Config, error) {
+	h, ok := findHost(in, hostName)
+	if !ok {
+		return Config{}, fmt.Errorf("%w %q in instance %q (hosts: %s)", ErrNoHost, hostName, in.Name, hostNames(in))
+	}
+	addr, err := netip.ParseAddr(h.Address)
+	if err != nil {
+		return Config{}, fmt.Errorf("host %s: address %q: %w", h.Name, h.Address, err)
+	}
+	bits := o.PrefixLen
+	if bits == 0 {
+		bits = map[bool]int{true: 24, false: 64}[addr.Is4()]
+	}
+	prefix, err := addr.Prefix(bits)
+	if err != nil {
+		return Config{}, fmt.Errorf("host %s: %w", h.Name, err)
+	}
+	c := Config{
+		InstanceID: fmt.Sprintf("%s-%s-%s", s.Name, in.Name, h.Name),
+		Hostname:   h.Name, Address: netip.PrefixFrom(addr, prefix.Bits()),
+		Gateway: o.Gateway, Nameservers: o.Nameservers, Search: o.Search,
+		InterfaceMatch: o.InterfaceMatch, SSHAuthorizedKeys: o.SSHAuthorizedKeys, Secrets: sec,
+	}
+	if o.Domain != "" {
+		c.FQDN = h.Name + "." + strings.TrimSuffix(o.Domain, ".")
+	}
+	return c, nil
+}
+
+func findHost(in site.Instance, name string) (site.Host, bool) {
+	for _, h := range in.Hosts {
+		if h.Name == name {
+			return h, true
+		}
+	}
+	return site.Host{}, false
+}
+
+func hostNames(in site.Instance) string {
+	var names []string
+	for _, h := range in.Hosts {
+		names = append(names, h.Name)
+	}
+	return strings.Join(names, ", ")
+}
+
+// metaData is NoCloud's meta-data.
+type metaData struct {
+	InstanceID    string `yaml:"instance-id"`
+	LocalHostname string `yaml:"local-hostname"`
+}
+
+// MetaData returns the meta-data file.
+func (c Config) MetaData() ([]byte, error) {
+	return yaml.Marshal(metaData{InstanceID: c.InstanceID, LocalHostname: c.Hostname})
+}
+
+// userData is the #cloud-config the seed carries.
+type userData struct {
+	Hostname          string      `yaml:"hostname"`
+	FQDN              string      `yaml:"fqdn,omitempty"`
+	PreserveHostname  bool        `yaml:"preserve_hostname"`
+	ManageEtcHosts    bool        `yaml:"manage_etc_hosts"`
+	Users             []string    `yaml:"users"`
+	SSHPwauth         bool        `yaml:"ssh_pwauth"`
+	DisableRoot       bool        `yaml:"disable_root"`
+	SSHAuthorizedKeys []string    `yaml:"ssh_authorized_keys,omitempty"`
+	WriteFiles        []writeFile `yaml:"write_files,omitempty"`
+}
+
+type writeFile struct {
+	Path        string `yaml:"path"`
+	Owner       string `yaml:"owner"`
+	Permissions string `yaml:"permissions"`
+	// Defer writes the file in cloud-init's final stage, after users,
+	// groups and packages exist (the invenio group comes with invenio-common).
+	Defer   bool   `yaml:"defer"`
+	Content string `yaml:"content"`
+}
+
+// UserData returns the user-data file: host name, SSH keys for the default
+// user, no passwords, and the secrets file.
+func (c Config) UserData() ([]byte, error) {
+	u := userData{
+		Hostname: c.Hostname, FQDN: c.FQDN, ManageEtcHosts: true,
+		Users: []string{"default"}, DisableRoot: true, SSHAuthorizedKeys: c.SSHAuthorizedKeys,
+	}
+	if c.Secrets.Len() > 0 {
+		u.WriteFiles = []writeFile{{
+			Path: SecretsPath, Owner: "root:invenio", Permissions: "0640", Defer: true,
+			Content: string(c.Secrets.Env()),
+		}}
+	}
+	return marshal("#cloud-config\n# Made by invenio-infra for "+c.InstanceID+". It holds secrets: keep it private.\n", u)
+}
+
+// networkConfig is network-config version 2.
+type networkConfig struct {
+	Network struct {
+		Version   int                 `yaml:"version"`
+		Ethernets map[string]ethernet `yaml:"ethernets"`
+	} `yaml:"network"`
+}
+
+type ethernet struct {
+	Match       map[string]string `yaml:"match"`
+	DHCP4       bool              `yaml:"dhcp4"`
+	DHCP6       bool              `yaml:"dhcp6"`
+	Addresses   []string          `yaml:"addresses"`
+	Routes      []route           `yaml:"routes,omitempty"`
+	Nameservers *nameservers      `yaml:"nameservers,omitempty"`
+}
+
+type route struct {
+	To  string `yaml:"to"`
+	Via string `yaml:"via"`
+}
+
+type nameservers struct {
+	Addresses []string `yaml:"addresses,omitempty"`
+	Search    []string `yaml:"search,omitempty"`
+}
+
+// NetworkConfig returns the network-config file: the host's static address
+// on the interface that InterfaceMatch selects, no DHCP. Interface globs
+// need cloud-init's netplan renderer (see ImageCloudConfig).
+func (c Config) NetworkConfig() ([]byte, error) {
+	if !c.Address.IsValid() {
+		return nil, errors.New("seed: no address")
+	}
+	match := c.InterfaceMatch
+	if match == "" {
+		match = DefaultInterfaceMatch
+	}
+	e := ethernet{Match: map[string]string{"name": match}, Addresses: []string{c.Address.String()}}
+	if c.Gateway.IsValid() {
+		e.Routes = []route{{To: "default", Via: c.Gateway.String()}}
+	}
+	if len(c.Nameservers) > 0 || len(c.Search) > 0 {
+		e.Nameservers = &nameservers{Search: c.Search}
+		for _, a := range c.Nameservers {
+			e.Nameservers.Addresses = append(e.Nameservers.Addresses, a.String())
+		}
+	}
+	var n networkConfig
+	n.Network.Version = 2
+	n.Network.Ethernets = map[string]ethernet{"internal": e}
+	return marshal("# Made by invenio-infra for "+c.InstanceID+".\n", n)
+}
+
+// Files returns the seed's files by name.
+func (c Config) Files() (map[string][]byte, error) {
+	files := map[string][]byte{}
+	for name, f := range map[string]func() ([]byte, error){
+		"meta-data": c.MetaData, "user-data": c.UserData, "network-config": c.NetworkConfig,
+	} {
+		b, err := f()
+		if err != nil {
+			return nil, fmt.Errorf("seed: %s: %w", name, err)
+		}
+		files[name] = b
+	}
+	return files, nil
+}
+
+func marshal(header string, v any) ([]byte, error) {
+	var b bytes.Buffer
+	b.WriteString(header)
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), enc.Close()
+}
+
+// ImageCloudConfig is the /etc/cloud/cloud.cfg.d/ snippet a role image
+// needs for these seeds: look only for a NoCloud seed (no waiting for
+// cloud metadata services that a VM on the internal network cannot reach),
+// and render network-config with netplan, the renderer that honours
+// interface name globs (eni and networkd take the entry's key as the name).
+//
+// It also sets the locale to C.UTF-8, which every Debian system has
+// (cloud-init's default, en_US.UTF-8, needs generated locales, or its
+// locale module fails), and skips DSA host keys.
+const ImageCloudConfig = `# Made by invenio-infra: the image gets its seed from a NoCloud disk.
+datasource_list: [NoCloud, None]
+system_info:
+  network:
+    renderers: [netplan]
+locale: C.UTF-8
+ssh_genkeytypes: [ed25519, ecdsa, rsa]
+`
