@@ -124,6 +124,11 @@ func TestLifecycleFileRepository(t *testing.T) {
 	before := r.snapshot()
 
 	installFromFile(t, r, repoDir, p1)
+	installed := diff(before, r.snapshot())
+	require.Contains(t, strings.Join(installed.added, "\n"), "/etc/invenio/invenio.env",
+		"the snapshots see what an install adds, so an empty difference after purge means something")
+	require.Contains(t, strings.Join(installed.added, "\n"), "/var/lib/invenio ",
+		"systemd-tmpfiles ran (it needs /proc), as on a real host")
 	upgrade(t, r, key, v2, repoDir, p1, p2)
 	remove(t, r, p2)
 	reinstall(t, r, p2)
@@ -245,8 +250,9 @@ func reinstall(t *testing.T, r *root, p plan) {
 // (/opt/invenio). The real application package does the same.
 var standInRemoved = []string{"/opt"}
 
-// purge removes the packages, purges them and the keyring, and compares the root with its state before the
-// first install, as piuparts does.
+// purge removes the packages, then purges them and the keyring, and
+// compares the root with its state before the first install, as piuparts
+// does.
 func purge(t *testing.T, r *root, before tree, p plan) {
 	done := step(t, "remove, then purge")
 	defer done()

@@ -224,3 +224,30 @@ func diff(before, after tree) treeDiff {
 	slices.Sort(d.modified)
 	return d
 }
+
+// TestTreeDiff checks the comparison itself on made-up snapshots: what is
+// new, gone and changed is reported, what piuparts ignores is not.
+func TestTreeDiff(t *testing.T) {
+	file := entry{mode: 0o644, user: "root", group: "root", size: 3, sum: "a"}
+	before := tree{
+		"/etc/a": file, "/etc/b": file, "/etc/c": file,
+		"/var/lib/dpkg/status": file, "/etc/passwd": file,
+	}
+	changed, chowned := file, file
+	changed.sum = "b"
+	chowned.user = "invenio"
+	after := tree{
+		"/etc/a": file, "/etc/b": changed, "/etc/d": file, "/etc/e": chowned,
+		"/var/lib/dpkg/status": changed, "/etc/passwd": changed, "/var/lib/apt/lists/x": file,
+		"/invenio-test/invocations.log": file,
+	}
+	before["/etc/e"] = file
+	d := diff(before, after)
+	require.Equal(t, []string{"/etc/d  (-rw-r--r-- root:root 3 bytes)"}, d.added)
+	require.Equal(t, []string{"/etc/c"}, d.removed)
+	require.Len(t, d.modified, 2)
+	require.Contains(t, d.modified[0], "/etc/b")
+	require.Contains(t, d.modified[1], "/etc/e")
+	require.False(t, d.empty())
+	require.True(t, diff(before, before).empty())
+}
