@@ -21,6 +21,10 @@ BENCHTIME ?= 1s
 BENCH ?= .
 # Packages for test, test-quick and bench, e.g. make test PKGS=./testing/...
 PKGS ?= ./...
+# Flags of `invenio-infra release`. The default site's application package
+# and OpenSearch exist nowhere on these machines, so its images carry
+# stand-ins (for tests only); a real site drops --stand-ins.
+RELEASEFLAGS ?= --stand-ins
 
 # Shell files for shellcheck: everything in scripts/ with a sh/bash shebang,
 # and .ci/run.
@@ -34,8 +38,8 @@ help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
 		awk 'BEGIN {FS = ":.*?## "}; {printf "  %-11s %s\n", $$1, $$2}'
 	@echo
-	@echo "variables: PKGS=$(PKGS) TEST_TIMEOUT=$(TEST_TIMEOUT) BENCHTIME=$(BENCHTIME) BENCH=$(BENCH) GOTESTFLAGS=$(GOTESTFLAGS) OUT=$(OUT)"
-	@echo "test caches (root filesystems): \$$INVENIO_INFRA_CACHE, else \$$XDG_CACHE_HOME/invenio-infra, else ~/.cache/invenio-infra"
+	@echo "variables: PKGS=$(PKGS) TEST_TIMEOUT=$(TEST_TIMEOUT) BENCHTIME=$(BENCHTIME) BENCH=$(BENCH) GOTESTFLAGS=$(GOTESTFLAGS) OUT=$(OUT) RELEASEFLAGS=$(RELEASEFLAGS)"
+	@echo "caches (root filesystems, image base roots, packages): \$$INVENIO_INFRA_CACHE, else \$$XDG_CACHE_HOME/invenio-infra, else ~/.cache/invenio-infra"
 
 build: ## build bin/invenio-infra
 	$(GO) build -trimpath -o $(BIN) ./cmd/invenio-infra
@@ -61,8 +65,8 @@ lint: ## gofmt, go vet, shellcheck
 	$(GO) vet ./...
 	shellcheck $(SHELL_SCRIPTS)
 
-release: deps ## the main job: build the packages of the default site into out/packages
-	$(GO) run ./cmd/invenio-infra packages --out $(OUT)/packages
+release: deps ## the main job on the default site: packages, signed repository and role images into out/
+	$(GO) run ./cmd/invenio-infra release --out $(OUT) $(RELEASEFLAGS)
 
 clean: ## remove bin/ and out/ (not the test cache)
 	rm -rf bin $(OUT)

@@ -32,10 +32,24 @@ type aptEntry struct {
 // are not http, https or file are skipped. The URI is returned without a
 // trailing slash.
 func HostMirror(root string) (string, error) {
+	return hostSuiteMirror(root, "")
+}
+
+// HostSecurityMirror returns the security archive that the system below
+// root uses: the URI of the first "deb" source, as HostMirror reads them,
+// whose suite is the system's codename followed by "-security" and whose
+// components include main.
+func HostSecurityMirror(root string) (string, error) {
+	return hostSuiteMirror(root, "-security")
+}
+
+// hostSuiteMirror returns the first mirror of the suite codename+suffix.
+func hostSuiteMirror(root, suffix string) (string, error) {
 	codename, err := hostCodename(root)
 	if err != nil {
 		return "", err
 	}
+	codename += suffix
 	files, err := sourceFiles(root)
 	if err != nil {
 		return "", err

@@ -84,6 +84,7 @@ func newRoot() *cobra.Command {
 		newRepo(g),
 		newKey(g),
 		newSecrets(g), newSeed(g),
+		newImage(g), newPush(g), newRelease(g),
 		newInit(),
 		newSchema(),
 	)

@@ -36,6 +36,9 @@ func fakeRoot(t *testing.T) string {
 		"etc/machine-id":                 "",
 		"etc/os-release":                 "ID=debian\n",
 		"usr/bin/hello":                  "#!/bin/sh\necho hello\n",
+		// Names debugfs must be able to take when times are clamped.
+		`usr/lib/systemd/system/system-systemd\x2dcryptsetup.slice`: "[Unit]\n",
+		`usr/share/doc/a "quoted" name`:                             "x",
 	}
 	for p, body := range files {
 		writeTestFile(t, filepath.Join(root, p), body)

@@ -261,3 +261,39 @@ func report(t *testing.T, b built, times []string) {
 		require.NoError(t, os.WriteFile(filepath.Join(dir, "boot-times.txt"), []byte(text), 0o644))
 	}
 }
+
+// TestAssembleReproducible assembles the boot test's root twice, from two
+// copies made at different times (other change times, as two bootstraps
+// would have), and wants bit-identical images.
+func TestAssembleReproducible(t *testing.T) {
+	need.Slow(t)
+	need.Root(t)
+	need.Tool(t, "mmdebstrap", "mke2fs", "debugfs", "sfdisk", "grub-mkimage", "mkfs.vfat", "mmd", "mcopy")
+	cached := debroot.Root(t, bootRoot)
+	out := t.TempDir()
+	var sums []string
+	for i := range 2 {
+		if i > 0 {
+			time.Sleep(1100 * time.Millisecond) // other change times
+		}
+		root := debroot.Copy(t, cached)
+		prepareRoot(t, root)
+		raw := filepath.Join(out, fmt.Sprintf("disk%d.raw", i))
+		_, err := disk.Assemble(context.Background(), disk.Options{Root: root, Raw: raw, Name: "repro", Epoch: time.Unix(1700000000, 0)})
+		require.NoError(t, err)
+		sums = append(sums, fileSum(t, raw))
+		require.NoError(t, os.RemoveAll(root))
+	}
+	assert.Equal(t, sums[0], sums[1], "two builds from equal roots differ")
+}
+
+func fileSum(t *testing.T, path string) string {
+	t.Helper()
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+	h := sha256.New()
+	_, err = io.Copy(h, f)
+	require.NoError(t, err)
+	return hex.EncodeToString(h.Sum(nil))
+}

@@ -18,9 +18,10 @@
 // the way grub-bios-setup would. grub-install and grub-bios-setup are never
 // run: on an image file they resolve to the build host's own disk.
 //
-// UUIDs derive from Options.Name and Options.Epoch, and file system times
-// from Options.Epoch, so rebuilding from an unchanged root gives the same
-// image.
+// UUIDs derive from Options.Name and Options.Epoch; file system times are
+// Options.Epoch (inode access and change times set to it, later
+// modification times clamped to it). Two builds from roots with equal
+// content and modification times give bit-identical images.
 package disk
 
 import (

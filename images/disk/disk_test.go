@@ -308,9 +308,13 @@ func TestClampScript(t *testing.T) {
 	assert.Contains(t, s, "sif \"/old\" ctime @1700000000\n")
 	assert.NotContains(t, s, "sif \"/old\" mtime", "earlier mtimes stay")
 
-	writeTestFile(t, filepath.Join(root, `a"b`), "x")
+	writeTestFile(t, filepath.Join(root, `a"b\x2dc`), "x")
+	s, err = ClampScript(root, epoch)
+	require.NoError(t, err)
+	assert.Contains(t, s, `sif "/a""b\x2dc" ctime @1700000000`, "quotes doubled, backslashes kept")
+	writeTestFile(t, filepath.Join(root, "new\nline"), "x")
 	_, err = ClampScript(root, epoch)
-	assert.ErrorContains(t, err, "cannot quote")
+	assert.ErrorContains(t, err, "debugfs cannot take")
 
 	assert.Equal(t, []string{"sif: File not found by ext2_lookup"}, debugfsProblems("debugfs 1.47.0 (5-Feb-2023)\ndebugfs: sif \"/x\" atime @1\nsif: File not found by ext2_lookup\n"))
 }

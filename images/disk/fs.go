@@ -182,16 +182,18 @@ func ClampScript(root string, epoch time.Time) (string, error) {
 		if rel == "." {
 			name = "/"
 		}
-		if strings.ContainsAny(name, "\"\n\\") {
-			return fmt.Errorf("%s: a name debugfs cannot quote", name)
+		if strings.Contains(name, "\n") {
+			return fmt.Errorf("%q: a name debugfs cannot take", name)
 		}
-		fmt.Fprintf(&b, "sif \"%s\" atime %s\nsif \"%s\" ctime %s\n", name, at, name, at)
+		// debugfs's quoting: a doubled quote in quotes; backslashes as they are.
+		name = `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
+		fmt.Fprintf(&b, "sif %s atime %s\nsif %s ctime %s\n", name, at, name, at)
 		fi, err := d.Info()
 		if err != nil {
 			return err
 		}
 		if fi.ModTime().After(epoch) {
-			fmt.Fprintf(&b, "sif \"%s\" mtime %s\n", name, at)
+			fmt.Fprintf(&b, "sif %s mtime %s\n", name, at)
 		}
 		return nil
 	})

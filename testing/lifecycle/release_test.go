@@ -2,7 +2,6 @@ package lifecycle
 
 import (
 	"bytes"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"gitlab.tugraz.at/invenio/invenio-infra/images/standin"
 	"gitlab.tugraz.at/invenio/invenio-infra/packaging"
 	"gitlab.tugraz.at/invenio/invenio-infra/packaging/signing"
 	"gitlab.tugraz.at/invenio/invenio-infra/site"
@@ -150,39 +150,12 @@ func writeDeb(t *testing.T, dir string, s packaging.Spec, v packaging.Version) s
 }
 
 // standInVersion is the version of both stand-ins, the same in every release.
-var standInVersion = packaging.Version{Upstream: "0.0.1", Revision: "1"}
+var standInVersion = standin.Version
 
 // standIns are the two packages that cannot exist here: the site's
-// application package and opensearch. They say STAND-IN wherever a
-// person might read them.
+// application package and opensearch (images/standin builds them for
+// images too). They say STAND-IN wherever a person might read them.
 func standIns(t *testing.T, s *site.Site) []packaging.Spec {
 	t.Helper()
-	unit, err := os.ReadFile(filepath.Join("..", "..", "systemd", "testdata", "debian-units", "opensearch.service"))
-	require.NoError(t, err)
-	app := s.Application
-	stub := func(name string) packaging.File {
-		return packaging.File{Path: app.Virtualenv + "/bin/" + name, Mode: 0o755, Body: []byte(
-			"#!/bin/sh\n# STAND-IN for the InvenioRDM application's " + name + " (invenio-infra lifecycle tests).\n" +
-				"echo \"stand-in $0: $*\" >&2\nexit 0\n")}
-	}
-	return []packaging.Spec{
-		{
-			Name: app.Package, Section: "python", Maintainer: s.Maintainer,
-			Synopsis: "STAND-IN for the InvenioRDM application (tests only)",
-			Description: "Stands in for the site's application package in invenio-infra's lifecycle\n" +
-				"tests: uwsgi and celery stubs in the virtualenv and the instance path.",
-			Files: []packaging.File{stub("uwsgi"), stub("celery"), {Path: app.InstancePath, Mode: fs.ModeDir | 0o755}},
-		},
-		{
-			Name: "opensearch", Section: "database", Maintainer: s.Maintainer,
-			Synopsis: "STAND-IN for OpenSearch (tests only)",
-			Description: "Stands in for OpenSearch, which no mirror here carries, in invenio-infra's\n" +
-				"lifecycle tests: the vendor's unit file and /etc/opensearch.",
-			Files: []packaging.File{
-				{Path: "/usr/lib/systemd/system/opensearch.service", Mode: 0o644, Body: unit},
-				{Path: "/etc/opensearch", Mode: fs.ModeDir | 0o755},
-				{Path: "/etc/opensearch/jvm.options.d", Mode: fs.ModeDir | 0o755},
-			},
-		},
-	}
+	return []packaging.Spec{standin.App(s), standin.OpenSearch(s)}
 }

@@ -1,0 +1,541 @@
+// Package bake bakes role images: bootable Debian VM disks (raw and qcow2)
+// or OCI images with the packages of a host's roles installed from the
+// local apt repository, on top of a cached base root file system.
+//
+// A bake has three stages. The base root (Debian with a kernel, systemd,
+// cloud-init, OpenSSH, chrony, unattended-upgrades and every Debian package
+// the roles depend on) is bootstrapped by mmdebstrap from the mirror and
+// cached, keyed by suite, mirrors, package set and the mirror's state (the
+// hash of each suite's InRelease); a bake whose base is cached skips it.
+// The role layer is a copy of the base root in which apt installs the
+// instance's keyring package and the role packages from the repository's
+// suite (over file:, signature checked), with policy-rc.d forbidding every
+// daemon start, then the image's configuration, and a scrub of everything
+// per-machine or secret (SSH host keys, machine-id, secrets file, logs, apt
+// lists). The output is a GPT disk that boots with BIOS and UEFI
+// (images/disk, without loop devices or mounts) or an OCI layout
+// (images/oci), and a manifest of installed packages and output digests.
+//
+// Images of a site whose application or search engine cannot be had (the
+// default site, on machines without them) may carry stand-ins
+// (images/standin); the manifest lists them and such an image is for tests
+// only.
+package bake
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"gitlab.tugraz.at/invenio/invenio-infra/images/disk"
+	"gitlab.tugraz.at/invenio/invenio-infra/images/oci"
+	"gitlab.tugraz.at/invenio/invenio-infra/images/standin"
+	"gitlab.tugraz.at/invenio/invenio-infra/roles"
+	"gitlab.tugraz.at/invenio/invenio-infra/site"
+)
+
+// Format is what a bake writes.
+type Format string
+
+// The formats.
+const (
+	// FormatDisk writes NAME.raw and NAME.qcow2.
+	FormatDisk Format = "disk"
+	// FormatOCI writes the OCI layout directory NAME.oci.
+	FormatOCI Format = "oci"
+)
+
+// ParseFormat returns the format named s.
+func ParseFormat(s string) (Format, error) {
+	switch Format(s) {
+	case FormatDisk, FormatOCI:
+		return Format(s), nil
+	}
+	return "", fmt.Errorf("unknown image format %q; use disk or oci", s)
+}
+
+// NoSecurityMirror as Options.SecurityMirror leaves the security archive out.
+const NoSecurityMirror = "none"
+
+// Options describe one bake.
+type Options struct {
+	// Site is the validated site.
+	Site *site.Site
+	// Instance names the instance.
+	Instance string
+	// Host names a host of the instance whose roles the image gets; or
+	// else Roles are the roles.
+	Host  string
+	Roles []site.Role
+	// Repo is the local apt repository `invenio-infra repo` wrote; the
+	// instance's suite is installed from it.
+	Repo string
+	// Out is the directory the image files go into.
+	Out string
+	// Name names the image files; default INSTANCE-HOST or INSTANCE-ROLES
+	// (e.g. prod-web, dev-web-services).
+	Name string
+	// Mirror is the Debian mirror; default the instance's (which defaults
+	// to the build host's).
+	Mirror string
+	// SecurityMirror is the security archive; default the build host's,
+	// if its apt sources name one; NoSecurityMirror for none.
+	SecurityMirror string
+	// Snapshot marks Mirror as a point-in-time snapshot (no -updates, no
+	// Valid-Until check, a state that never changes).
+	Snapshot bool
+	// Format is FormatDisk (default) or FormatOCI.
+	Format Format
+	// StandIns adds stand-ins for the application package and, when the
+	// site names no source for it, the search engine.
+	StandIns bool
+	// CacheDir holds base roots and the package cache; default
+	// CacheDir()/images.
+	CacheDir string
+	// NoDebCache bootstraps without the cache of downloaded packages.
+	NoDebCache bool
+	// Epoch dates the file systems (SOURCE_DATE_EPOCH); default now.
+	Epoch time.Time
+	// Compression is the qcow2 compression; default disk's.
+	Compression string
+	// Log receives a line per stage; default none.
+	Log *slog.Logger
+}
+
+// Step is one timed stage of a bake.
+type Step struct {
+	Name     string        `json:"name"`
+	Duration time.Duration `json:"duration"`
+}
+
+// Result is what a bake made.
+type Result struct {
+	// Name is the image's name; Manifest and ManifestPath describe it.
+	Name         string
+	Manifest     Manifest
+	ManifestPath string
+	// Raw, Qcow2 (disk format) or OCI (oci format) are the outputs.
+	Raw, Qcow2, OCI string
+	// Disk is the disk assembly's result (disk format).
+	Disk *disk.Result
+	// BaseCached says the base root came from the cache.
+	BaseCached bool
+	// Steps are the timed stages; Duration is the whole bake.
+	Steps    []Step
+	Duration time.Duration
+}
+
+// bake is the state of one Bake.
+type bake struct {
+	o      Options
+	log    *slog.Logger
+	in     site.Instance
+	host   site.Host
+	rs     RoleSet
+	base   Base
+	state  MirrorState
+	cached cachedBase
+	work   string
+	root   string
+	res    *Result
+	man    Manifest
+}
+
+// Bake bakes the image that o describes.
+func Bake(ctx context.Context, o Options) (*Result, error) {
+	b := &bake{o: o, res: &Result{}}
+	if err := b.resolve(); err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	b.log.Info("baking image", "image", b.o.Name, "instance", b.in.Name, "roles", b.rs.Name(), "format", string(b.o.Format))
+	defer func() {
+		if b.work != "" {
+			os.RemoveAll(b.work)
+		}
+	}()
+	for _, s := range []struct {
+		name string
+		fn   func(context.Context) error
+	}{
+		{"mirror state", b.mirrorState},
+		{"base root", b.ensureBase},
+		{"copy base root", b.copyBase},
+		{"install role packages", b.installRoles},
+		{"scrub", b.scrub},
+		{"write image", b.write},
+		{"manifest", b.writeManifest},
+	} {
+		t := time.Now()
+		if err := s.fn(ctx); err != nil {
+			return nil, fmt.Errorf("baking %s: %s: %w", b.o.Name, s.name, err)
+		}
+		d := time.Since(t)
+		b.res.Steps = append(b.res.Steps, Step{s.name, d})
+		b.log.Info("stage done", "image", b.o.Name, "stage", s.name, "seconds", round(d))
+	}
+	b.res.Duration = time.Since(start)
+	b.log.Info("baked image", "image", b.o.Name, "seconds", round(b.res.Duration), "base_cached", b.res.BaseCached,
+		"manifest", b.res.ManifestPath)
+	return b.res, nil
+}
+
+func round(d time.Duration) float64 {
+	return float64(d.Round(100*time.Millisecond)) / float64(time.Second)
+}
+
+// resolve fills the defaults and finds the instance, host and roles.
+func (b *bake) resolve() error {
+	o := &b.o
+	if o.Site == nil || o.Instance == "" || o.Repo == "" || o.Out == "" {
+		return errors.New("bake: Site, Instance, Repo and Out are required")
+	}
+	in, ok := o.Site.Instance(o.Instance)
+	if !ok {
+		return fmt.Errorf("bake: no instance %q in site %s", o.Instance, o.Site.Name)
+	}
+	b.in = in
+	h, err := pickHost(in, o.Host, o.Roles)
+	if err != nil {
+		return fmt.Errorf("bake: %w", err)
+	}
+	b.host = h
+	b.rs = ResolveRoles(o.Site, in, h)
+	if err := b.defaults(); err != nil {
+		return fmt.Errorf("bake: %w", err)
+	}
+	b.base = Base{
+		Suite: in.Suite, Mirror: o.Mirror, SecurityMirror: o.SecurityMirror, Snapshot: o.Snapshot,
+		Packages: append(slices.Clone(BasePackages), b.rs.Debian...),
+	}
+	if o.SecurityMirror == NoSecurityMirror {
+		b.base.SecurityMirror = ""
+	}
+	b.res.Name = o.Name
+	return nil
+}
+
+// defaults fills the optional options.
+func (b *bake) defaults() error {
+	o := &b.o
+	if o.Name == "" {
+		o.Name = DefaultName(b.in.Name, o.Host, b.rs)
+	}
+	if o.Mirror == "" {
+		o.Mirror = b.in.Mirror
+	}
+	if o.Mirror == "" {
+		m, err := site.HostMirror("/")
+		if err != nil {
+			return fmt.Errorf("no Debian mirror given and %w", err)
+		}
+		o.Mirror = m
+	}
+	if o.SecurityMirror == "" && !o.Snapshot {
+		if m, err := site.HostSecurityMirror("/"); err == nil {
+			o.SecurityMirror = m
+		}
+	}
+	if o.Format == "" {
+		o.Format = FormatDisk
+	}
+	if o.CacheDir == "" {
+		c, err := CacheDir()
+		if err != nil {
+			return err
+		}
+		o.CacheDir = filepath.Join(c, "images")
+	}
+	if o.Epoch.IsZero() {
+		o.Epoch = time.Now()
+	}
+	b.log = o.Log
+	if b.log == nil {
+		b.log = slog.New(slog.DiscardHandler)
+	}
+	return nil
+}
+
+// DefaultName is an image's name: INSTANCE-HOST, or INSTANCE-ROLES.
+func DefaultName(instance, host string, rs RoleSet) string {
+	if host != "" {
+		return instance + "-" + host
+	}
+	return instance + "-" + rs.Name()
+}
+
+// pickHost returns the named host, or a host with the given roles (named
+// after the instance's first host with exactly those roles, if any).
+func pickHost(in site.Instance, name string, rs []site.Role) (site.Host, error) {
+	if name != "" {
+		for _, h := range in.Hosts {
+			if h.Name == name {
+				return h, nil
+			}
+		}
+		return site.Host{}, fmt.Errorf("no host %q in instance %s", name, in.Name)
+	}
+	if len(rs) == 0 {
+		return site.Host{}, errors.New("give a host or roles")
+	}
+	for _, r := range rs {
+		if r != site.RoleWeb && r != site.RoleServices {
+			return site.Host{}, fmt.Errorf("unknown role %q; want web or services", r)
+		}
+	}
+	return site.Host{Roles: slices.Clone(rs)}, nil
+}
+
+// mirrorState reads the mirror's state; without it the newest cached base
+// of the package set is used.
+func (b *bake) mirrorState(ctx context.Context) error {
+	st, err := FetchMirrorState(ctx, b.base)
+	if err != nil {
+		b.log.Warn("cannot read the mirror's state; using the newest cached base root", "error", err.Error())
+		return nil
+	}
+	b.state = st
+	return nil
+}
+
+// ensureBase finds or builds the base root.
+func (b *bake) ensureBase(ctx context.Context) error {
+	c := baseCache{dir: filepath.Join(b.o.CacheDir, "base"), log: b.log.Info}
+	if !b.o.NoDebCache {
+		c.debCache = filepath.Join(b.o.CacheDir, "debs")
+	}
+	cb, err := c.ensure(ctx, b.base, b.state)
+	if err != nil {
+		return err
+	}
+	b.cached = cb
+	b.res.BaseCached = cb.Cached
+	b.log.Info("base root", "key", cb.Info.StaticKey, "cached", cb.Cached, "packages", len(cb.Info.Packages))
+	return nil
+}
+
+// copyBase copies the base root into a private work directory.
+func (b *bake) copyBase(ctx context.Context) error {
+	tmp := filepath.Join(b.o.CacheDir, "tmp")
+	if err := os.MkdirAll(tmp, 0o755); err != nil {
+		return err
+	}
+	work, err := os.MkdirTemp(tmp, b.o.Name+"-")
+	if err != nil {
+		return err
+	}
+	b.work = work
+	b.root = filepath.Join(work, "root")
+	out, err := exec.CommandContext(ctx, "cp", "-a", "--reflink=auto", "--", b.cached.Root, b.root).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("copying %s: %w: %s", b.cached.Root, err, strings.TrimSpace(string(out)))
+	}
+	return nil
+}
+
+// installRoles installs the keyring and role packages (and stand-ins or
+// the search engine) into the root and configures the image.
+func (b *bake) installRoles(ctx context.Context) error {
+	l := layer{root: b.root}
+	if err := l.stageRepo(ctx, b.o.Repo, b.in.Name); err != nil {
+		return err
+	}
+	debs, err := b.localDebs()
+	if err != nil {
+		return err
+	}
+	inRoot, err := l.stageDebs(debs)
+	if err != nil {
+		return err
+	}
+	sources, err := b.sources(l)
+	if err != nil {
+		return err
+	}
+	if err := l.prepare(sources); err != nil {
+		return err
+	}
+	want := append([]string{roles.KeyringPackage}, b.rs.Install...)
+	if b.o.Site.Search.Apt != nil {
+		want = append(want, string(b.o.Site.Search.Engine))
+	}
+	if out, err := l.install(ctx, want, inRoot); err != nil {
+		return b.installHint(err, out)
+	}
+	if err := l.configure(ctx); err != nil {
+		return err
+	}
+	return l.finish()
+}
+
+// localDebs builds the stand-ins (if wanted) and adds the site's search
+// engine package file (if named).
+func (b *bake) localDebs() ([]string, error) {
+	var debs []string
+	if b.o.StandIns {
+		dir := filepath.Join(b.work, "stand-ins")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, err
+		}
+		specs := standin.Specs(b.o.Site)
+		paths, err := standin.Write(dir, specs, b.o.Epoch)
+		if err != nil {
+			return nil, err
+		}
+		for _, sp := range specs {
+			b.man.StandIns = append(b.man.StandIns, sp.Name)
+		}
+		b.log.Warn("the image carries STAND-INs and is for tests only", "image", b.o.Name, "stand_ins", strings.Join(b.man.StandIns, ","))
+		debs = append(debs, paths...)
+	}
+	if d := b.o.Site.Search.Deb; d != "" {
+		debs = append(debs, d)
+	}
+	return debs, nil
+}
+
+// sources returns the bake's apt sources: the repository's suite and the
+// site's search engine source, which the image also keeps.
+func (b *bake) sources(l layer) ([]string, error) {
+	lines := []string{RepoSourceLine(b.in.Name)}
+	a := b.o.Site.Search.Apt
+	if a == nil {
+		return lines, nil
+	}
+	key, err := os.ReadFile(a.Key)
+	if err != nil {
+		return nil, fmt.Errorf("the search engine's apt key: %w", err)
+	}
+	if err := l.write(searchKey, string(key), 0o644); err != nil {
+		return nil, err
+	}
+	if err := l.write(searchSource, SearchSources(a), 0o644); err != nil {
+		return nil, err
+	}
+	return append(lines, fmt.Sprintf("deb [signed-by=%s] %s %s %s", searchKey, a.URL, a.Suite, strings.Join(a.Components, " "))), nil
+}
+
+// SearchSources is the deb822 source of the site's search engine that the
+// image keeps.
+func SearchSources(a *site.AptSource) string {
+	return "# The search engine's apt source, from the site file; installed by invenio-infra.\n" +
+		"Types: deb\nURIs: " + a.URL + "\nSuites: " + a.Suite + "\nComponents: " + strings.Join(a.Components, " ") +
+		"\nSigned-By: " + searchKey + "\n"
+}
+
+// installHint explains a failed install that lacks the application or the
+// search engine.
+func (b *bake) installHint(err error, out string) error {
+	app := b.o.Site.Application.Package
+	if !b.o.StandIns && (strings.Contains(out, app) || strings.Contains(out, "opensearch")) {
+		return fmt.Errorf("%w\nthe application package %s and the search engine must come from the repository, "+
+			"the site's search source or a local .deb; for tests, --stand-ins builds stand-ins", err, app)
+	}
+	return err
+}
+
+// scrub checks the role packages went in and removes per-machine data.
+func (b *bake) scrub(context.Context) error {
+	pkgs, err := InstalledPackages(b.root)
+	if err != nil {
+		return err
+	}
+	b.man.Packages = pkgs
+	for _, n := range append([]string{roles.KeyringPackage}, b.rs.Ours...) {
+		if b.man.Version(n) == "" {
+			return fmt.Errorf("%s is not installed", n)
+		}
+	}
+	return Scrub(b.root)
+}
+
+// write makes the disk images or the OCI layout.
+func (b *bake) write(ctx context.Context) error {
+	if err := os.MkdirAll(b.o.Out, 0o755); err != nil {
+		return err
+	}
+	if b.o.Format == FormatOCI {
+		return b.writeOCI(ctx)
+	}
+	b.res.Raw = filepath.Join(b.o.Out, b.o.Name+".raw")
+	b.res.Qcow2 = filepath.Join(b.o.Out, b.o.Name+".qcow2")
+	r, err := disk.Assemble(ctx, disk.Options{
+		Root: b.root, Raw: b.res.Raw, Qcow2: b.res.Qcow2, Name: b.o.Name, Epoch: b.o.Epoch,
+		Compression: b.o.Compression,
+		Progress:    func(s string) { b.log.Debug("disk: "+s, "image", b.o.Name) },
+	})
+	if err != nil {
+		return err
+	}
+	b.res.Disk = r
+	for _, f := range [][2]string{{b.res.Raw, "raw"}, {b.res.Qcow2, "qcow2"}} {
+		out, err := fileOutput(f[0], f[1])
+		if err != nil {
+			return err
+		}
+		b.man.Outputs = append(b.man.Outputs, out)
+	}
+	return nil
+}
+
+// writeOCI writes the root as an OCI layout.
+func (b *bake) writeOCI(ctx context.Context) error {
+	b.res.OCI = filepath.Join(b.o.Out, b.o.Name+".oci")
+	r, err := oci.Write(ctx, oci.Options{
+		Root: b.root, Out: b.res.OCI, Tag: b.o.Name, Epoch: b.o.Epoch,
+		Labels: map[string]string{
+			"org.opencontainers.image.title": b.o.Name,
+			"at.tugraz.invenio.site":         b.o.Site.Name,
+			"at.tugraz.invenio.instance":     b.in.Name,
+			"at.tugraz.invenio.roles":        b.rs.Name(),
+			"at.tugraz.invenio.stand-ins":    strings.Join(b.man.StandIns, ","),
+		},
+	})
+	if err != nil {
+		return err
+	}
+	size, err := dirSize(b.res.OCI)
+	if err != nil {
+		return err
+	}
+	b.man.Outputs = append(b.man.Outputs, Output{File: filepath.Base(b.res.OCI), Kind: "oci", Size: size, SHA256: r.Digest.Hex})
+	return nil
+}
+
+func dirSize(dir string) (int64, error) {
+	var n int64
+	err := filepath.Walk(dir, func(_ string, fi os.FileInfo, err error) error {
+		if err == nil && fi.Mode().IsRegular() {
+			n += fi.Size()
+		}
+		return err
+	})
+	return n, err
+}
+
+// writeManifest completes and writes NAME.manifest.json.
+func (b *bake) writeManifest(context.Context) error {
+	m := &b.man
+	m.Name, m.Site, m.Instance, m.Host = b.o.Name, b.o.Site.Name, b.in.Name, b.o.Host
+	for _, r := range b.rs.Roles {
+		m.Roles = append(m.Roles, string(r))
+	}
+	m.Suite, m.Mirror, m.SecurityMirror, m.Snapshot = b.base.Suite, b.o.Mirror, b.base.SecurityMirror, b.o.Snapshot
+	m.MirrorState, m.BaseKey = b.cached.Info.MirrorState, b.cached.Info.StaticKey
+	m.Repository, m.RepositorySuite = b.o.Repo, b.in.Name
+	m.RolePackages = b.rs.Install
+	if m.StandIns == nil {
+		m.StandIns = []string{}
+	}
+	m.SourceDateEpoch = b.o.Epoch.Unix()
+	b.res.ManifestPath = filepath.Join(b.o.Out, b.o.Name+".manifest.json")
+	b.res.Manifest = *m
+	return m.Write(b.res.ManifestPath)
+}

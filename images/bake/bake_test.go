@@ -1,0 +1,191 @@
+package bake
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"gitlab.tugraz.at/invenio/invenio-infra/packaging"
+	"gitlab.tugraz.at/invenio/invenio-infra/site"
+)
+
+func TestDebianDepends(t *testing.T) {
+	specs := []packaging.Spec{
+		{Name: "invenio-common", Depends: []string{"systemd (>= 250) | systemd-standalone-sysusers", "logrotate"}},
+		{Name: "invenio-web", Depends: []string{"invenio-common (= ${binary:Version})", "nginx", "invenio-app-tugraz", "ceph-common"}},
+		{Name: "invenio-search", Depends: []string{"invenio-common (= ${binary:Version})", "opensearch | elasticsearch", "procps"}},
+		{Name: "invenio-x", Depends: []string{"python3:any", "nginx"}},
+	}
+	ours := []string{"invenio-common", "invenio-web", "invenio-search", "invenio-x"}
+	got := DebianDepends(specs, ours, "invenio-app-tugraz")
+	assert.Equal(t, []string{"ceph-common", "logrotate", "nginx", "procps", "python3", "systemd"}, got)
+}
+
+func TestResolveRolesDefaultSite(t *testing.T) {
+	s := site.Default()
+	dev, ok := s.Instance("dev")
+	require.True(t, ok)
+	rs := ResolveRoles(s, dev, dev.Hosts[0])
+	assert.Equal(t, []site.Role{site.RoleWeb, site.RoleServices}, rs.Roles)
+	assert.Equal(t, "web-services", rs.Name())
+	assert.Equal(t, []string{"invenio-web", "invenio-services"}, rs.Install)
+	assert.Contains(t, rs.Ours, "invenio-postgresql")
+	for _, p := range []string{"nginx", "redis-server", "rabbitmq-server", "exim4-daemon-light", "ceph-common"} {
+		assert.Contains(t, rs.Debian, p)
+	}
+	for _, p := range []string{"invenio-common", "invenio-app-tugraz", "opensearch", "elasticsearch"} {
+		assert.NotContains(t, rs.Debian, p, "not from Debian")
+	}
+
+	prod, _ := s.Instance("prod")
+	web, err := pickHost(prod, "", []site.Role{site.RoleWeb})
+	require.NoError(t, err)
+	rw := ResolveRoles(s, prod, web)
+	assert.Equal(t, []string{"invenio-web"}, rw.Install)
+	assert.Contains(t, rw.Debian, "nginx")
+	assert.NotContains(t, rw.Debian, "redis-server", "the web image has no services")
+	assert.Equal(t, "prod-web", DefaultName("prod", "", rw))
+	assert.Equal(t, "dev-invenio-dev01", DefaultName("dev", "invenio-dev01", rs))
+
+	_, err = pickHost(prod, "nope", nil)
+	assert.ErrorContains(t, err, `no host "nope"`)
+	_, err = pickHost(prod, "", []site.Role{"db"})
+	assert.ErrorContains(t, err, "unknown role")
+}
+
+func TestBaseKeysAndArgs(t *testing.T) {
+	b := Base{Suite: "bookworm", Mirror: "http://mirror.example.org/debian/", SecurityMirror: "http://security.example.org/debian-security",
+		Packages: []string{"nginx", "cloud-init", "nginx"}}
+	same := Base{Suite: "bookworm", Mirror: "http://mirror.example.org/debian", SecurityMirror: "http://security.example.org/debian-security",
+		Packages: []string{"cloud-init", "nginx"}}
+	assert.Equal(t, b.StaticKey(), same.StaticKey(), "order, duplicates and trailing slashes do not matter")
+	other := same
+	other.Packages = []string{"cloud-init"}
+	assert.NotEqual(t, b.StaticKey(), other.StaticKey())
+	assert.NotEqual(t, MirrorState{"a", "b"}.Key(), MirrorState{"a", "c"}.Key())
+
+	assert.Equal(t, []string{
+		"deb http://mirror.example.org/debian bookworm main",
+		"deb http://mirror.example.org/debian bookworm-updates main",
+		"deb http://security.example.org/debian-security bookworm-security main",
+	}, b.normalize().SourceLines())
+
+	args := MmdebstrapArgs(b, "/tmp/root", "/cache/debs")
+	assert.Equal(t, []string{"--mode=root", "--variant=apt", "--format=directory", "--include=cloud-init,nginx"}, args[:4])
+	assert.Contains(t, args, "--skip=cleanup/apt/lists")
+	assert.Contains(t, args, "--setup-hook=sync-in /cache/debs /var/cache/apt/archives/")
+	assert.Contains(t, args, "--customize-hook=sync-out /var/cache/apt/archives /cache/debs")
+	n := len(args)
+	assert.Equal(t, []string{"bookworm", "/tmp/root"}, args[n-5:n-3])
+	assert.NotContains(t, strings.Join(MmdebstrapArgs(b, "/r", ""), " "), "sync-in")
+
+	snap := Base{Suite: "bookworm", Mirror: "http://snapshot.example.org/archive/debian/20260101T000000Z", Snapshot: true, Packages: []string{"x"}}
+	sargs := MmdebstrapArgs(snap, "/r", "")
+	assert.Contains(t, sargs, `--aptopt=Acquire::Check-Valid-Until "false"`)
+	assert.Equal(t, "deb http://snapshot.example.org/archive/debian/20260101T000000Z bookworm main", sargs[len(sargs)-1], "a snapshot has no -updates")
+}
+
+func TestMirrorStateFromFileMirror(t *testing.T) {
+	dir := t.TempDir()
+	for _, s := range []string{"bookworm", "bookworm-updates"} {
+		require.NoError(t, os.MkdirAll(filepath.Join(dir, "dists", s), 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "dists", s, "InRelease"), []byte("state of "+s), 0o644))
+	}
+	b := Base{Suite: "bookworm", Mirror: "file://" + dir}
+	st, err := FetchMirrorState(t.Context(), b)
+	require.NoError(t, err)
+	require.Len(t, st, 2)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "dists", "bookworm-updates", "InRelease"), []byte("new"), 0o644))
+	st2, err := FetchMirrorState(t.Context(), b)
+	require.NoError(t, err)
+	assert.Equal(t, st[0], st2[0])
+	assert.NotEqual(t, st.Key(), st2.Key(), "a new -updates state is a new base")
+	_, err = FetchMirrorState(t.Context(), Base{Suite: "trixie", Mirror: "file://" + dir})
+	assert.ErrorContains(t, err, "suite trixie")
+}
+
+func TestAptArgs(t *testing.T) {
+	assert.Equal(t, []string{
+		"apt-get", "-y", "-q", "-o", "Dpkg::Use-Pty=0", "-o", "APT::Color=0",
+		"-o", "Dir::Etc::SourceList=/etc/apt/sources.list.d/invenio-bake.list", "-o", "Dir::Etc::SourceParts=/invenio-bake/no-parts",
+		"-o", "APT::Get::List-Cleanup=false", "update",
+	}, AptUpdateArgs())
+	a := AptInstallArgs([]string{"invenio-web"}, []string{"/invenio-bake/debs/x.deb"})
+	assert.Equal(t, []string{"install", "invenio-web", "/invenio-bake/debs/x.deb"}, a[len(a)-3:])
+	assert.Contains(t, a, "--no-install-recommends")
+	assert.Equal(t, "deb [signed-by=/invenio-bake/keyring.gpg] file:/invenio-bake/repo prod main", RepoSourceLine("prod"))
+	assert.Equal(t, []string{"--mount", "--propagation", "private", "--", "sh", "-c", inChroot, "/r", "apt-get", "update"},
+		ChrootArgs("/r", "apt-get", "update"))
+}
+
+func TestParseDpkgStatus(t *testing.T) {
+	status := "Package: zlib1g\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1:1.2.13.dfsg-1\nDescription: x\n long\n\n" +
+		"Package: gone\nStatus: deinstall ok config-files\nVersion: 1.0\n\n" +
+		"Package: invenio-web\nStatus: install ok installed\nArchitecture: all\nVersion: 1.2.3-1\n"
+	got, err := ParseDpkgStatus([]byte(status))
+	require.NoError(t, err)
+	assert.Equal(t, []Package{
+		{Name: "invenio-web", Version: "1.2.3-1", Architecture: "all"},
+		{Name: "zlib1g", Version: "1:1.2.13.dfsg-1", Architecture: "amd64"},
+	}, got)
+	_, err = ParseDpkgStatus([]byte("Package: x\nStatus: install ok installed\n"))
+	assert.ErrorContains(t, err, "no version")
+}
+
+func TestScrub(t *testing.T) {
+	root := t.TempDir()
+	files := map[string]string{
+		"etc/machine-id":                         "0123456789abcdef0123456789abcdef\n",
+		"etc/ssh/ssh_host_ed25519_key":           "KEY",
+		"etc/ssh/sshd_config":                    "keep",
+		"etc/invenio/secrets.env":                "SECRET_KEY=x",
+		"var/lib/apt/lists/x_Packages":           "lists",
+		"var/lib/apt/lists/partial/y":            "partial",
+		"var/cache/apt/pkgcache.bin":             "cache",
+		"var/cache/apt/archives/a.deb":           "deb",
+		"var/log/dpkg.log":                       "log",
+		"var/log/apt/history.log":                "log",
+		"var/log/apt/eipp.log.xz.1":              "old",
+		"tmp/x":                                  "tmp",
+		"etc/shadow-":                            "old shadow",
+		"usr/share/doc/invenio-web/copyright":    "keep",
+		"var/lib/cloud/instances/iid/user-data":  "secret",
+		"var/lib/systemd/random-seed":            "seed",
+		"var/cache/debconf/config.dat-old":       "old",
+		"var/lib/apt/lists/lock":                 "",
+		"var/cache/apt/archives/partial/b.deb":   "partial",
+		"var/log/installer/keep-dir-placeholder": "x",
+	}
+	for p, body := range files {
+		require.NoError(t, os.MkdirAll(filepath.Dir(filepath.Join(root, p)), 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(root, p), []byte(body), 0o644))
+	}
+	require.NoError(t, Scrub(root))
+	exists := func(p string) bool { _, err := os.Lstat(filepath.Join(root, p)); return err == nil }
+	for _, gone := range []string{"etc/ssh/ssh_host_ed25519_key", "etc/invenio/secrets.env", "var/lib/apt/lists/x_Packages",
+		"var/lib/apt/lists/partial/y", "var/cache/apt/pkgcache.bin", "var/cache/apt/archives/a.deb", "tmp/x", "etc/shadow-",
+		"var/lib/cloud/instances", "var/lib/systemd/random-seed", "var/log/apt/eipp.log.xz.1", "var/cache/debconf/config.dat-old"} {
+		assert.False(t, exists(gone), gone)
+	}
+	for _, kept := range []string{"etc/ssh/sshd_config", "usr/share/doc/invenio-web/copyright", "var/lib/apt/lists/partial",
+		"var/cache/apt/archives/partial", "var/log/apt", "tmp"} {
+		assert.True(t, exists(kept), kept)
+	}
+	for _, empty := range []string{"etc/machine-id", "var/log/dpkg.log", "var/log/apt/history.log"} {
+		fi, err := os.Stat(filepath.Join(root, empty))
+		require.NoError(t, err)
+		assert.Zero(t, fi.Size(), empty)
+	}
+}
+
+func TestParseFormat(t *testing.T) {
+	f, err := ParseFormat("oci")
+	require.NoError(t, err)
+	assert.Equal(t, FormatOCI, f)
+	_, err = ParseFormat("vmdk")
+	assert.ErrorContains(t, err, "use disk or oci")
+}

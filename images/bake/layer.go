@@ -1,0 +1,235 @@
+package bake
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"gitlab.tugraz.at/invenio/invenio-infra/images/seed"
+	"gitlab.tugraz.at/invenio/invenio-infra/roles"
+)
+
+// bakeDir is the directory inside the root that holds, during the bake
+// only, the repository's suite, its key, local packages and apt's source
+// list; scrub removes it.
+const bakeDir = "/invenio-bake"
+
+// Paths inside the root during the bake.
+const (
+	bakeRepo     = bakeDir + "/repo"
+	bakeKeyring  = bakeDir + "/keyring.gpg"
+	bakeDebs     = bakeDir + "/debs"
+	bakeNoParts  = bakeDir + "/no-parts"
+	bakeList     = "/etc/apt/sources.list.d/invenio-bake.list"
+	policyRcD    = "/usr/sbin/policy-rc.d"
+	searchKey    = "/usr/share/keyrings/invenio-search.asc"
+	searchSource = "/etc/apt/sources.list.d/invenio-search.sources"
+)
+
+// policyRcDScript forbids every daemon start while packages are installed
+// (invoke-rc.d and deb-systemd-invoke ask it).
+const policyRcDScript = "#!/bin/sh\n# invenio-infra image bake: no daemon starts in the image's root.\nexit 101\n"
+
+// sshHostKeysDropIn makes sshd's host keys before its config test, should
+// cloud-init not have made them (no seed, or cloud-init disabled), and
+// orders sshd after cloud-init, which makes them from the seed's settings.
+const sshHostKeysDropIn = `# invenio-infra: the image carries no SSH host keys; they are made on first boot.
+[Unit]
+After=cloud-init.service
+
+[Service]
+ExecStartPre=
+ExecStartPre=/usr/bin/ssh-keygen -A
+ExecStartPre=/usr/sbin/sshd -t
+`
+
+// autoUpgrades turns on apt's daily list update and unattended-upgrades
+// (which by default installs security updates only).
+const autoUpgrades = `// invenio-infra: daily package lists and unattended security upgrades.
+APT::Periodic::Update-Package-Lists "1";
+APT::Periodic::Unattended-Upgrade "1";
+`
+
+// imageFiles are the files every image gets, by path in the root.
+var imageFiles = map[string]string{
+	"/etc/cloud/cloud.cfg.d/90-invenio-infra.cfg":                seed.ImageCloudConfig,
+	"/etc/systemd/system/ssh.service.d/50-invenio-hostkeys.conf": sshHostKeysDropIn,
+	"/etc/apt/apt.conf.d/20auto-upgrades":                        autoUpgrades,
+	"/etc/hostname":                                              "localhost\n",
+}
+
+// inChroot mounts /proc in a private mount namespace (maintainer scripts
+// such as systemd-sysusers need it; the mount ends with the namespace) and
+// runs the command chrooted into the root, $0.
+const inChroot = `mount -t proc proc "$0/proc" && exec chroot "$0" "$@"`
+
+// ChrootArgs returns unshare's argv (without the command) that runs argv
+// inside root.
+func ChrootArgs(root string, argv ...string) []string {
+	return append([]string{"--mount", "--propagation", "private", "--", "sh", "-c", inChroot, root}, argv...)
+}
+
+// chrootEnv is the environment of commands in the root.
+var chrootEnv = []string{
+	"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root",
+	"LC_ALL=C.UTF-8", "DEBIAN_FRONTEND=noninteractive", "DEBCONF_NONINTERACTIVE_SEEN=true",
+}
+
+// chroot runs argv inside root and returns its combined output; a failure
+// carries the output's tail.
+func chroot(ctx context.Context, root string, argv ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, "unshare", ChrootArgs(root, argv...)...)
+	cmd.Env = chrootEnv
+	cmd.Dir = "/"
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		return out.String(), fmt.Errorf("in the image's root: %s: %w%s", strings.Join(argv, " "), err, tail(out.String(), 30))
+	}
+	return out.String(), nil
+}
+
+// aptBase are the options of every apt-get call of the bake.
+var aptBase = []string{"apt-get", "-y", "-q", "-o", "Dpkg::Use-Pty=0", "-o", "APT::Color=0"}
+
+// AptUpdateArgs returns the argv that reads only the bake's own sources
+// (the local repository, and the search engine's source if any) and keeps
+// the Debian lists the base root came with.
+func AptUpdateArgs() []string {
+	return append(slices.Clone(aptBase),
+		"-o", "Dir::Etc::SourceList="+bakeList, "-o", "Dir::Etc::SourceParts="+bakeNoParts,
+		"-o", "APT::Get::List-Cleanup=false", "update")
+}
+
+// AptInstallArgs returns the argv that installs packages (by name, from
+// the sources) and local .deb files (by their path in the root), without
+// recommends, keeping any configuration already in the root.
+func AptInstallArgs(packages, debs []string) []string {
+	a := append(slices.Clone(aptBase), "--no-install-recommends",
+		"-o", "Dpkg::Options::=--force-confdef", "-o", "Dpkg::Options::=--force-confold", "install")
+	return append(append(a, packages...), debs...)
+}
+
+// RepoSourceLine is the bake's apt source of the local repository's suite.
+func RepoSourceLine(suite string) string {
+	return fmt.Sprintf("deb [signed-by=%s] file:%s %s main", bakeKeyring, bakeRepo, suite)
+}
+
+// layer is the work on one copy of a base root.
+type layer struct {
+	root string
+}
+
+// p maps an absolute path inside the root to the host.
+func (l layer) p(abs string) string { return filepath.Join(l.root, filepath.FromSlash(abs)) }
+
+// write writes a file inside the root, making its directory.
+func (l layer) write(abs, body string, mode os.FileMode) error {
+	if err := os.MkdirAll(filepath.Dir(l.p(abs)), 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(l.p(abs), []byte(body), mode); err != nil {
+		return err
+	}
+	return os.Chmod(l.p(abs), mode)
+}
+
+// stageRepo copies the suite of the repository at repo (dists and pool)
+// and its keyring into the root.
+func (l layer) stageRepo(ctx context.Context, repo, suite string) error {
+	for _, d := range []string{"dists/" + suite, "pool/" + suite} {
+		src := filepath.Join(repo, d)
+		if _, err := os.Stat(src); err != nil {
+			return fmt.Errorf("repository %s has no suite %s (%w); run `invenio-infra repo` first", repo, suite, err)
+		}
+		dst := l.p(path.Join(bakeRepo, d))
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return err
+		}
+		if out, err := exec.CommandContext(ctx, "cp", "-a", "--", src, dst).CombinedOutput(); err != nil {
+			return fmt.Errorf("copying %s into the root: %w: %s", src, err, bytes.TrimSpace(out))
+		}
+	}
+	key, err := os.ReadFile(filepath.Join(repo, roles.KeyringPackage+".gpg"))
+	if err != nil {
+		return fmt.Errorf("repository %s: its public key: %w", repo, err)
+	}
+	return l.write(bakeKeyring, string(key), 0o644)
+}
+
+// stageDebs copies local .deb files into the root and returns their paths
+// there.
+func (l layer) stageDebs(debs []string) ([]string, error) {
+	var in []string
+	for _, d := range debs {
+		data, err := os.ReadFile(d)
+		if err != nil {
+			return nil, err
+		}
+		abs := path.Join(bakeDebs, filepath.Base(d))
+		if err := l.write(abs, string(data), 0o644); err != nil {
+			return nil, err
+		}
+		in = append(in, abs)
+	}
+	return in, nil
+}
+
+// prepare writes policy-rc.d, the bake's source list and its empty parts
+// directory.
+func (l layer) prepare(sources []string) error {
+	if err := l.write(policyRcD, policyRcDScript, 0o755); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(l.p(bakeNoParts), 0o755); err != nil {
+		return err
+	}
+	return l.write(bakeList, "# invenio-infra image bake only; removed before the image is made.\n"+strings.Join(sources, "\n")+"\n", 0o644)
+}
+
+// install runs apt-get update and install in the root.
+func (l layer) install(ctx context.Context, packages, debs []string) (string, error) {
+	out, err := chroot(ctx, l.root, AptUpdateArgs()...)
+	if err != nil {
+		return out, err
+	}
+	out2, err := chroot(ctx, l.root, AptInstallArgs(packages, debs)...)
+	return out + out2, err
+}
+
+// configure writes the files every image needs, points /etc/resolv.conf at
+// systemd-resolved's stub and enables systemd-networkd, which netplan
+// renders the seed's network to.
+func (l layer) configure(ctx context.Context) error {
+	for abs, body := range imageFiles {
+		if err := l.write(abs, body, 0o644); err != nil {
+			return err
+		}
+	}
+	rc := l.p("/etc/resolv.conf")
+	if err := os.Remove(rc); err != nil && !os.IsNotExist(err) {
+		return err
+	}
+	if err := os.Symlink("../run/systemd/resolve/stub-resolv.conf", rc); err != nil {
+		return err
+	}
+	_, err := chroot(ctx, l.root, "systemctl", "enable", "systemd-networkd.service", "systemd-resolved.service")
+	return err
+}
+
+// finish removes what only the bake needed: policy-rc.d, the bake's
+// sources and files.
+func (l layer) finish() error {
+	for _, abs := range []string{policyRcD, bakeList, bakeDir} {
+		if err := os.RemoveAll(l.p(abs)); err != nil {
+			return err
+		}
+	}
+	return nil
+}

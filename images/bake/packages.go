@@ -1,0 +1,105 @@
+package bake
+
+import (
+	"slices"
+	"strings"
+
+	"gitlab.tugraz.at/invenio/invenio-infra/packaging"
+	"gitlab.tugraz.at/invenio/invenio-infra/roles"
+	"gitlab.tugraz.at/invenio/invenio-infra/site"
+)
+
+// BasePackages are what every role image has besides its roles: a kernel
+// and an initramfs, systemd as init with udev and dbus (logind powers off
+// on the ACPI button), cloud-init with growpart for the seed and a root
+// that grows on first boot, netplan and systemd-resolved for the seed's
+// static network and DNS, OpenSSH, chrony, unattended-upgrades, sudo for
+// cloud-init's default user, and CA certificates for https sources.
+var BasePackages = []string{
+	"linux-image-amd64", "initramfs-tools", "systemd-sysv", "systemd-resolved", "udev", "dbus",
+	"cloud-init", "cloud-guest-utils", "netplan.io", "iproute2",
+	"openssh-server", "chrony", "unattended-upgrades", "sudo", "ca-certificates",
+}
+
+// searchEngines are the package names of the search engines; neither is in
+// Debian, so a dependency on them never goes into the base root.
+var searchEngines = []string{string(site.OpenSearch), string(site.Elasticsearch)}
+
+// DebianDepends returns the Debian packages the given specs depend on,
+// sorted: every Depends entry of every spec whose alternatives are not the
+// plan's own packages (ours), the application package or a search engine
+// (those come from the repository, a stand-in or the site's search source).
+// Of an entry with alternatives the first one counts; version constraints
+// and architecture qualifiers are dropped.
+func DebianDepends(specs []packaging.Spec, ours []string, app string) []string {
+	skip := append(append(slices.Clone(ours), app), searchEngines...)
+	var out []string
+	for _, sp := range specs {
+		for _, dep := range sp.Depends {
+			names := alternatives(dep)
+			if slices.ContainsFunc(names, func(n string) bool { return slices.Contains(skip, n) }) {
+				continue
+			}
+			out = append(out, names[0])
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// alternatives returns the package names of one Depends entry such as
+// "systemd (>= 250) | systemd-standalone-sysusers" or "foo:any".
+func alternatives(dep string) []string {
+	var names []string
+	for _, alt := range strings.Split(dep, "|") {
+		name, _, _ := strings.Cut(strings.TrimSpace(alt), " ")
+		name, _, _ = strings.Cut(name, "(")
+		name, _, _ = strings.Cut(name, ":")
+		if name != "" {
+			names = append(names, name)
+		}
+	}
+	return names
+}
+
+// RoleSet is what one image installs for its roles.
+type RoleSet struct {
+	// Roles are the roles, in the order web, services.
+	Roles []site.Role
+	// Install are the role packages apt installs (invenio-web, …).
+	Install []string
+	// Ours are every package of the plan the role packages pull in.
+	Ours []string
+	// Debian are the Debian packages they depend on (see DebianDepends).
+	Debian []string
+}
+
+// ResolveRoles returns the role set of host h of instance in.
+func ResolveRoles(s *site.Site, in site.Instance, h site.Host) RoleSet {
+	specs := roles.Plan(s, in)
+	var all []string
+	for _, sp := range specs {
+		all = append(all, sp.Name)
+	}
+	hs := roles.HostSpecs(specs, h)
+	rs := RoleSet{Install: roles.RolePackages(h)}
+	for _, r := range []site.Role{site.RoleWeb, site.RoleServices} {
+		if h.Has(r) {
+			rs.Roles = append(rs.Roles, r)
+		}
+	}
+	for _, sp := range hs {
+		rs.Ours = append(rs.Ours, sp.Name)
+	}
+	rs.Debian = DebianDepends(hs, all, s.Application.Package)
+	return rs
+}
+
+// Name joins the roles with "-", e.g. "web-services".
+func (r RoleSet) Name() string {
+	var parts []string
+	for _, x := range r.Roles {
+		parts = append(parts, string(x))
+	}
+	return strings.Join(parts, "-")
+}
