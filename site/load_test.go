@@ -51,7 +51,7 @@ var badCases = []string{
 	"storage-no-source", "storage-relative-mountpoint", "storage-unknown-type", "storage-none-with-source",
 	"sizing-zero", "bad-sizes", "bad-redis-policy", "bad-smarthost",
 	"tls-relative", "tls-missing", "application-paths", "application-modules", "bad-maintainer",
-	"missing-instances", "missing-fields", "empty-values", "many-errors",
+	"missing-instances", "missing-fields", "empty-values", "many-errors", "bad-network",
 }
 
 func TestBadCorpusIsComplete(t *testing.T) {

@@ -4,6 +4,8 @@
 // and validated before any other package looks at it.
 package site
 
+import "net/netip"
+
 // Site is the whole description of a deployment, as written in a site file.
 type Site struct {
 	// Name identifies the site, e.g. "tugraz". It names nothing installed.
@@ -195,8 +197,26 @@ type Instance struct {
 	Repository string `yaml:"repository" json:"repository" jsonschema:"required,format=uri"`
 	// Sizing overrides the site's sizing for this instance.
 	Sizing *Sizing `yaml:"sizing,omitempty" json:"sizing,omitempty"`
+	// Network describes the internal network the instance's hosts are on.
+	Network Network `yaml:"network,omitempty" json:"network,omitempty"`
 	// Hosts are the instance's VMs.
 	Hosts []Host `yaml:"hosts" json:"hosts" jsonschema:"required,minItems=1"`
+}
+
+// Network is an instance's internal network, as each host's cloud-init
+// seed configures it.
+type Network struct {
+	// Prefix is the prefix length of the hosts' addresses; 0 means 24 for
+	// IPv4 and 64 for IPv6.
+	Prefix int `yaml:"prefix,omitempty" json:"prefix,omitempty" jsonschema:"minimum=1,maximum=128"`
+	// Gateway is the default route's gateway; empty for none.
+	Gateway string `yaml:"gateway,omitempty" json:"gateway,omitempty"`
+	// DNS are the name servers' addresses.
+	DNS []string `yaml:"dns,omitempty" json:"dns,omitempty"`
+	// Search are the DNS search domains.
+	Search []string `yaml:"search,omitempty" json:"search,omitempty"`
+	// Domain makes each host's FQDN (NAME.DOMAIN); empty for none.
+	Domain string `yaml:"domain,omitempty" json:"domain,omitempty"`
 }
 
 // Role is what a host does.
@@ -273,4 +293,16 @@ func (s *Site) EffectiveSizing(in Instance) Sizing {
 		mergeSizing(&z, *in.Sizing)
 	}
 	return z
+}
+
+// PrefixFor returns the prefix length of addr on this network: Prefix, or
+// 24 for IPv4 and 64 for IPv6 when Prefix is unset.
+func (n Network) PrefixFor(addr netip.Addr) int {
+	if n.Prefix > 0 {
+		return n.Prefix
+	}
+	if addr.Is4() {
+		return 24
+	}
+	return 64
 }

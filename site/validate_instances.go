@@ -63,6 +63,64 @@ func (v *validator) instance(path string, in *Instance, seen *siteWide) {
 		v.sizing(path+".sizing", in.Sizing)
 	}
 	v.hosts(path, in, seen)
+	v.network(path+".network", in)
+}
+
+// network checks the instance's internal network: a prefix that fits its
+// addresses, a gateway inside it, name servers and domains.
+func (v *validator) network(path string, in *Instance) {
+	n := in.Network
+	if n.Prefix < 0 || n.Prefix > 128 {
+		v.bad(path+".prefix", fmt.Sprint(n.Prefix), errors.New("is not a prefix length"), "write the network's prefix length, e.g. 24")
+		return
+	}
+	var gw netip.Addr
+	if n.Gateway != "" {
+		a, err := checkAddress(n.Gateway)
+		if err != nil {
+			v.bad(path+".gateway", n.Gateway, err, "write the gateway's address, e.g. 192.0.2.1")
+		}
+		gw = a
+	}
+	for i, d := range n.DNS {
+		if _, err := checkAddress(d); err != nil {
+			v.bad(fmt.Sprintf("%s.dns[%d]", path, i), d, err, "write a name server's address, e.g. 192.0.2.53")
+		}
+	}
+	for i, d := range append(append([]string(nil), n.Search...), n.Domain) {
+		p := fmt.Sprintf("%s.search[%d]", path, i)
+		if i == len(n.Search) {
+			p = path + ".domain"
+		}
+		if d != "" {
+			if err := checkDomain(d); err != nil {
+				v.bad(p, d, err, "write a DNS domain, e.g. example.org")
+			}
+		}
+	}
+	v.hostsInNetwork(path, in, gw)
+}
+
+// hostsInNetwork checks that every host address fits the prefix and shares
+// its network with the gateway.
+func (v *validator) hostsInNetwork(path string, in *Instance, gw netip.Addr) {
+	for i, h := range in.Hosts {
+		a, err := netip.ParseAddr(h.Address)
+		if err != nil {
+			continue // reported with the host
+		}
+		bits := in.Network.PrefixFor(a)
+		if bits > a.BitLen() {
+			v.bad(path+".prefix", fmt.Sprint(bits), fmt.Errorf("is longer than %s's %d bits", h.Address, a.BitLen()),
+				"write a prefix length that fits the hosts' addresses, e.g. 24 for IPv4")
+			return
+		}
+		if gw.IsValid() && (gw.Is4() != a.Is4() || !netip.PrefixFrom(a, bits).Masked().Contains(gw)) {
+			v.bad(path+".gateway", gw.String(), fmt.Errorf("is outside host %s's network %s", h.Name, netip.PrefixFrom(a, bits).Masked()),
+				fmt.Sprintf("hosts[%d] and the gateway must share the network; check the prefix", i))
+			return
+		}
+	}
 }
 
 // instanceURLs checks the instance's public URL, mirror and repository.

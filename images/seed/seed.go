@@ -53,10 +53,12 @@ type Config struct {
 	Secrets Secrets
 }
 
-// Options are the seed settings the site file does not (yet) hold.
+// Options override the instance's network settings from the site file
+// (site.Network) and add what the site does not hold; zero values keep the
+// site's.
 type Options struct {
-	// PrefixLen is the internal network's prefix length; 0 means /24 for
-	// IPv4 and /64 for IPv6.
+	// PrefixLen is the internal network's prefix length; 0 means the site's
+	// (which defaults to /24 for IPv4 and /64 for IPv6).
 	PrefixLen int
 	// Gateway, Nameservers, Search and Domain (for the FQDN) are optional.
 	Gateway     netip.Addr
@@ -82,10 +84,11 @@ func ForHost(s *site.Site, in site.Instance, hostName string, sec Secrets, o Opt
 	if err != nil {
 		return Config{}, fmt.Errorf("host %s: address %q: %w", h.Name, h.Address, err)
 	}
-	bits := o.PrefixLen
-	if bits == 0 {
-		bits = map[bool]int{true: 24, false: 64}[addr.Is4()]
+	o, err = withNetwork(o, in.Network, addr)
+	if err != nil {
+		return Config{}, fmt.Errorf("instance %s: %w", in.Name, err)
 	}
+	bits := o.PrefixLen
 	prefix, err := addr.Prefix(bits)
 	if err != nil {
 		return Config{}, fmt.Errorf("host %s: %w", h.Name, err)
@@ -100,6 +103,36 @@ func ForHost(s *site.Site, in site.Instance, hostName string, sec Secrets, o Opt
 		c.FQDN = h.Name + "." + strings.TrimSuffix(o.Domain, ".")
 	}
 	return c, nil
+}
+
+// withNetwork fills the options' zero fields from the site's network.
+func withNetwork(o Options, n site.Network, addr netip.Addr) (Options, error) {
+	if o.PrefixLen == 0 {
+		o.PrefixLen = n.PrefixFor(addr)
+	}
+	if !o.Gateway.IsValid() && n.Gateway != "" {
+		gw, err := netip.ParseAddr(n.Gateway)
+		if err != nil {
+			return o, fmt.Errorf("network gateway %q: %w", n.Gateway, err)
+		}
+		o.Gateway = gw
+	}
+	if len(o.Nameservers) == 0 {
+		for _, d := range n.DNS {
+			a, err := netip.ParseAddr(d)
+			if err != nil {
+				return o, fmt.Errorf("network dns %q: %w", d, err)
+			}
+			o.Nameservers = append(o.Nameservers, a)
+		}
+	}
+	if len(o.Search) == 0 {
+		o.Search = n.Search
+	}
+	if o.Domain == "" {
+		o.Domain = n.Domain
+	}
+	return o, nil
 }
 
 func findHost(in site.Instance, name string) (site.Host, bool) {

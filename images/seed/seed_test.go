@@ -272,3 +272,23 @@ func TestBuildISO(t *testing.T) {
 	b, _ := os.ReadFile(again)
 	assert.True(t, bytes.Equal(a, b), "same files and epoch, same ISO")
 }
+
+// TestForHostTakesTheSiteNetwork checks that the instance's network from
+// the site file fills what the options leave out, and options win.
+func TestForHostTakesTheSiteNetwork(t *testing.T) {
+	s := site.Default()
+	prod, _ := s.Instance("prod")
+	prod.Network = site.Network{Prefix: 16, Gateway: "10.10.0.1", DNS: []string{"10.10.0.53"}, Domain: "tugraz.at"}
+	sec, err := GenerateSecrets([]string{"INVENIO_SECRET_KEY"})
+	require.NoError(t, err)
+	c, err := ForHost(s, prod, "invenio01-prod", sec, Options{})
+	require.NoError(t, err)
+	assert.Equal(t, "10.10.3.11/16", c.Address.String())
+	assert.Equal(t, "10.10.0.1", c.Gateway.String())
+	assert.Equal(t, "10.10.0.53", c.Nameservers[0].String())
+	assert.Equal(t, "invenio01-prod.tugraz.at", c.FQDN)
+	c, err = ForHost(s, prod, "invenio01-prod", sec, Options{PrefixLen: 24, Domain: "example.org"})
+	require.NoError(t, err)
+	assert.Equal(t, "10.10.3.11/24", c.Address.String())
+	assert.Equal(t, "invenio01-prod.example.org", c.FQDN)
+}
