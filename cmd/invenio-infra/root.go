@@ -85,6 +85,7 @@ func newRoot() *cobra.Command {
 		newKey(g),
 		newSecrets(g), newSeed(g),
 		newImage(g), newPush(g), newRelease(g),
+		newApp(g),
 		newInit(),
 		newSchema(),
 	)

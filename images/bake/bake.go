@@ -23,6 +23,7 @@
 package bake
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -32,6 +33,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"gitlab.tugraz.at/invenio/invenio-infra/images/disk"
@@ -99,7 +101,10 @@ type Options struct {
 	// CacheDir holds base roots and the package cache; default
 	// CacheDir()/images.
 	CacheDir string
-	// NoDebCache bootstraps without the cache of downloaded packages.
+	// DebCache keeps the packages base roots were bootstrapped from, so
+	// that a rebuild downloads only what changed; default CacheDir/debs.
+	DebCache string
+	// NoDebCache bootstraps without a cache of downloaded packages.
 	NoDebCache bool
 	// Epoch dates the file systems (SOURCE_DATE_EPOCH); default now.
 	Epoch time.Time
@@ -309,7 +314,7 @@ func (b *bake) mirrorState(ctx context.Context) error {
 func (b *bake) ensureBase(ctx context.Context) error {
 	c := baseCache{dir: filepath.Join(b.o.CacheDir, "base"), log: b.log.Info}
 	if !b.o.NoDebCache {
-		c.debCache = filepath.Join(b.o.CacheDir, "debs")
+		c.debCache = cmp.Or(b.o.DebCache, filepath.Join(b.o.CacheDir, "debs"))
 	}
 	cb, err := c.ensure(ctx, b.base, b.state)
 	if err != nil {
@@ -321,7 +326,8 @@ func (b *bake) ensureBase(ctx context.Context) error {
 	return nil
 }
 
-// copyBase copies the base root into a private work directory.
+// copyBase copies the base root into a private work directory (see
+// CopyRoot).
 func (b *bake) copyBase(ctx context.Context) error {
 	tmp := filepath.Join(b.o.CacheDir, "tmp")
 	if err := os.MkdirAll(tmp, 0o755); err != nil {
@@ -333,11 +339,63 @@ func (b *bake) copyBase(ctx context.Context) error {
 	}
 	b.work = work
 	b.root = filepath.Join(work, "root")
-	out, err := exec.CommandContext(ctx, "cp", "-a", "--reflink=auto", "--", b.cached.Root, b.root).CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("copying %s: %w: %s", b.cached.Root, err, strings.TrimSpace(string(out)))
+	return CopyRoot(ctx, b.cached.Root, b.root)
+}
+
+// linkedDirs are the top-level directories of a root that CopyRoot
+// hard-links instead of copying: /usr holds nothing but what dpkg unpacks,
+// and dpkg replaces a file by renaming a new one over it, never by writing
+// into it, so the base root's files stay as they are. Everything else
+// (/etc, /var, /boot, …, which maintainer scripts and the bake change in
+// place) is copied.
+var linkedDirs = []string{"usr"}
+
+// CopyRoot copies the root file system src to dst (which must not exist),
+// with cp -a (reflinks where the file system has them), hard-linking the
+// files of linkedDirs.
+func CopyRoot(ctx context.Context, src, dst string) error {
+	if err := os.Mkdir(dst, 0o755); err != nil {
+		return err
 	}
-	return nil
+	ents, err := os.ReadDir(src)
+	if err != nil {
+		return err
+	}
+	args := []string{"-a", "--reflink=auto", "--"}
+	for _, e := range ents {
+		if !slices.Contains(linkedDirs, e.Name()) {
+			args = append(args, filepath.Join(src, e.Name()))
+		}
+	}
+	argvs := [][]string{append(args, dst+"/")}
+	for _, d := range linkedDirs {
+		if _, err := os.Lstat(filepath.Join(src, d)); err == nil {
+			argvs = append(argvs, []string{"-al", "--", filepath.Join(src, d), dst + "/"})
+		}
+	}
+	for _, argv := range argvs {
+		if out, err := exec.CommandContext(ctx, "cp", argv...).CombinedOutput(); err != nil {
+			return fmt.Errorf("copying %s: %w: %s", src, err, strings.TrimSpace(string(out)))
+		}
+	}
+	return copyDirAttrs(src, dst)
+}
+
+// copyDirAttrs gives dst the mode, owner and times of src.
+func copyDirAttrs(src, dst string) error {
+	fi, err := os.Stat(src)
+	if err != nil {
+		return err
+	}
+	if err := os.Chmod(dst, fi.Mode().Perm()); err != nil {
+		return err
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		if err := os.Lchown(dst, int(st.Uid), int(st.Gid)); err != nil {
+			return err
+		}
+	}
+	return os.Chtimes(dst, fi.ModTime(), fi.ModTime())
 }
 
 // installRoles installs the keyring and role packages (and stand-ins or
@@ -467,21 +525,18 @@ func (b *bake) write(ctx context.Context) error {
 	b.res.Raw = filepath.Join(b.o.Out, b.o.Name+".raw")
 	b.res.Qcow2 = filepath.Join(b.o.Out, b.o.Name+".qcow2")
 	r, err := disk.Assemble(ctx, disk.Options{
-		Root: b.root, Raw: b.res.Raw, Qcow2: b.res.Qcow2, Name: b.o.Name, Epoch: b.o.Epoch,
-		Compression: b.o.Compression,
-		Progress:    func(s string) { b.log.Debug("disk: "+s, "image", b.o.Name) },
+		Root: b.root, Raw: b.res.Raw, Name: b.o.Name, Epoch: b.o.Epoch,
+		Progress: func(s string) { b.log.Debug("disk: "+s, "image", b.o.Name) },
 	})
 	if err != nil {
 		return err
 	}
 	b.res.Disk = r
-	for _, f := range [][2]string{{b.res.Raw, "raw"}, {b.res.Qcow2, "qcow2"}} {
-		out, err := fileOutput(f[0], f[1])
-		if err != nil {
-			return err
-		}
-		b.man.Outputs = append(b.man.Outputs, out)
+	raw, qcow2, err := convertAndHash(ctx, b.res.Raw, b.res.Qcow2, b.o.Compression)
+	if err != nil {
+		return err
 	}
+	b.man.Outputs = append(b.man.Outputs, raw, qcow2)
 	return nil
 }
 

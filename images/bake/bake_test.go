@@ -74,17 +74,18 @@ func TestBaseKeysAndArgs(t *testing.T) {
 		"deb http://security.example.org/debian-security bookworm-security main",
 	}, b.normalize().SourceLines())
 
-	args := MmdebstrapArgs(b, "/tmp/root", "/cache/debs")
+	args := MmdebstrapArgs(b, "/tmp/root", BootstrapOptions{DebCache: "/cache/debs", EatMyData: true})
 	assert.Equal(t, []string{"--mode=root", "--variant=apt", "--format=directory", "--include=cloud-init,nginx"}, args[:4])
 	assert.Contains(t, args, "--skip=cleanup/apt/lists")
 	assert.Contains(t, args, "--setup-hook=sync-in /cache/debs /var/cache/apt/archives/")
 	assert.Contains(t, args, "--customize-hook=sync-out /var/cache/apt/archives /cache/debs")
 	n := len(args)
 	assert.Equal(t, []string{"bookworm", "/tmp/root"}, args[n-5:n-3])
-	assert.NotContains(t, strings.Join(MmdebstrapArgs(b, "/r", ""), " "), "sync-in")
+	assert.Contains(t, args, "--hook-dir="+EatMyDataHooks)
+	assert.NotContains(t, strings.Join(MmdebstrapArgs(b, "/r", BootstrapOptions{}), " "), "sync-in")
 
 	snap := Base{Suite: "bookworm", Mirror: "http://snapshot.example.org/archive/debian/20260101T000000Z", Snapshot: true, Packages: []string{"x"}}
-	sargs := MmdebstrapArgs(snap, "/r", "")
+	sargs := MmdebstrapArgs(snap, "/r", BootstrapOptions{})
 	assert.Contains(t, sargs, `--aptopt=Acquire::Check-Valid-Until "false"`)
 	assert.Equal(t, "deb http://snapshot.example.org/archive/debian/20260101T000000Z bookworm main", sargs[len(sargs)-1], "a snapshot has no -updates")
 }
@@ -188,4 +189,51 @@ func TestParseFormat(t *testing.T) {
 	assert.Equal(t, FormatOCI, f)
 	_, err = ParseFormat("vmdk")
 	assert.ErrorContains(t, err, "use disk or oci")
+}
+
+func TestQemuImgArgs(t *testing.T) {
+	a, err := QemuImgArgs("d.raw", "d.qcow2", "")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"convert", "-W", "-m", "8", "-f", "raw", "-O", "qcow2", "-c", "-o", "compression_type=zstd", "d.raw", "d.qcow2"}, a)
+	_, err = QemuImgArgs("d.raw", "d.qcow2", "lz4")
+	assert.Error(t, err)
+}
+
+// TestCopyRoot checks that /usr is hard-linked, everything else copied,
+// and that changing the copy leaves the source alone.
+func TestCopyRoot(t *testing.T) {
+	src := filepath.Join(t.TempDir(), "base")
+	for p, body := range map[string]string{"usr/bin/tool": "tool", "etc/hostname": "base", "var/log/x.log": "log"} {
+		require.NoError(t, os.MkdirAll(filepath.Dir(filepath.Join(src, p)), 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(src, p), []byte(body), 0o644))
+	}
+	require.NoError(t, os.Symlink("usr/bin", filepath.Join(src, "bin")))
+	require.NoError(t, os.Chmod(src, 0o750))
+	dst := filepath.Join(t.TempDir(), "root")
+	require.NoError(t, CopyRoot(t.Context(), src, dst))
+
+	same := func(p string) bool {
+		a, err := os.Stat(filepath.Join(src, p))
+		require.NoError(t, err)
+		b, err := os.Stat(filepath.Join(dst, p))
+		require.NoError(t, err)
+		return os.SameFile(a, b)
+	}
+	assert.True(t, same("usr/bin/tool"), "/usr is linked")
+	assert.False(t, same("etc/hostname"), "/etc is copied")
+	target, err := os.Readlink(filepath.Join(dst, "bin"))
+	require.NoError(t, err)
+	assert.Equal(t, "usr/bin", target)
+	fi, err := os.Stat(dst)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o750), fi.Mode().Perm())
+
+	require.NoError(t, os.WriteFile(filepath.Join(dst, "etc/hostname"), []byte("copy"), 0o644))
+	require.NoError(t, Scrub(dst))
+	b, err := os.ReadFile(filepath.Join(src, "etc/hostname"))
+	require.NoError(t, err)
+	assert.Equal(t, "base", string(b))
+	b, err = os.ReadFile(filepath.Join(src, "var/log/x.log"))
+	require.NoError(t, err)
+	assert.Equal(t, "log", string(b), "scrubbing the copy leaves the base's logs")
 }

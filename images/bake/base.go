@@ -146,12 +146,24 @@ func fetch(ctx context.Context, uri string) ([]byte, error) {
 // replaces it with the root's UUID (the root is labelled "root" too).
 const fstabHook = `printf '%s\n' '# Placeholder of invenio-infra; the disk assembly writes the real one.' 'LABEL=root / ext4 errors=remount-ro 0 1' >"$1/etc/fstab"`
 
+// EatMyDataHooks is mmdebstrap's hook directory that runs dpkg under
+// eatmydata (no fsync while bootstrapping; the image is written later).
+const EatMyDataHooks = "/usr/share/mmdebstrap/hooks/eatmydata"
+
+// BootstrapOptions tune how mmdebstrap runs; they do not change the root.
+type BootstrapOptions struct {
+	// DebCache is a directory downloaded packages are taken from and kept
+	// in; empty for none.
+	DebCache string
+	// EatMyData runs dpkg under eatmydata and with --force-unsafe-io.
+	EatMyData bool
+}
+
 // MmdebstrapArgs returns mmdebstrap's argv (without the command) that
 // bootstraps b into target. The package lists stay in the root (the role
 // layer resolves against them without the network; the image scrub removes
-// them). With debCache, downloaded packages are taken from and kept in that
-// directory.
-func MmdebstrapArgs(b Base, target, debCache string) []string {
+// them).
+func MmdebstrapArgs(b Base, target string, o BootstrapOptions) []string {
 	b = b.normalize()
 	a := []string{
 		"--mode=root", "--variant=apt", "--format=directory",
@@ -163,7 +175,10 @@ func MmdebstrapArgs(b Base, target, debCache string) []string {
 	if b.Snapshot {
 		a = append(a, `--aptopt=Acquire::Check-Valid-Until "false"`)
 	}
-	if debCache != "" {
+	if o.EatMyData {
+		a = append(a, "--hook-dir="+EatMyDataHooks, "--dpkgopt=force-unsafe-io")
+	}
+	if debCache := o.DebCache; debCache != "" {
 		a = append(a, "--skip=essential/unlink",
 			`--setup-hook=mkdir -p "$1/var/cache/apt/archives/"`,
 			"--setup-hook=sync-in "+debCache+" /var/cache/apt/archives/",
@@ -245,7 +260,8 @@ func (c baseCache) build(ctx context.Context, b Base, st MirrorState, final stri
 			return cachedBase{}, err
 		}
 	}
-	args := MmdebstrapArgs(b, filepath.Join(tmp, "root"), c.debCache)
+	_, err = os.Stat(EatMyDataHooks)
+	args := MmdebstrapArgs(b, filepath.Join(tmp, "root"), BootstrapOptions{DebCache: c.debCache, EatMyData: err == nil})
 	c.log("bootstrapping base root with mmdebstrap", "suite", b.Suite, "mirror", b.Mirror, "packages", len(b.Packages))
 	start := time.Now()
 	if err := runMmdebstrap(ctx, args); err != nil {

@@ -62,6 +62,7 @@ var imageFiles = map[string]string{
 	"/etc/systemd/system/ssh.service.d/50-invenio-hostkeys.conf": sshHostKeysDropIn,
 	"/etc/apt/apt.conf.d/20auto-upgrades":                        autoUpgrades,
 	"/etc/hostname":                                              "localhost\n",
+	"/etc/hosts":                                                 "127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\nff02::1\t\tip6-allnodes\nff02::2\t\tip6-allrouters\n",
 }
 
 // inChroot mounts /proc in a private mount namespace (maintainer scripts

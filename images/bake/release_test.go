@@ -1,6 +1,7 @@
 package bake_test
 
 import (
+	"archive/tar"
 	"bufio"
 	"bytes"
 	"context"
@@ -9,6 +10,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,10 +22,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"gitlab.tugraz.at/invenio/invenio-infra/images/bake"
+	"gitlab.tugraz.at/invenio/invenio-infra/images/oci"
 	"gitlab.tugraz.at/invenio/invenio-infra/images/seed"
 	"gitlab.tugraz.at/invenio/invenio-infra/roles"
 	"gitlab.tugraz.at/invenio/invenio-infra/testing/need"
@@ -185,6 +190,7 @@ func TestReleaseImagesBoot(t *testing.T) {
 			rows = append(rows, fmt.Sprintf("%s\tbake %.1fs (base cached: %v)\t%s", im.name, b.Seconds, b.BaseCached, sizes(m)))
 		})
 	}
+	t.Run("oci", func(t *testing.T) { ociImage(t, out) })
 	report(t, "image-release.txt", append([]string{
 		"# invenio-infra release --instance dev,prod --stand-ins: bakes, then boots (SeaBIOS raw, OVMF qcow2) to the login prompt and the seed's check",
 		"# accelerator: " + accel.String(),
@@ -444,4 +450,51 @@ func report(t testing.TB, name string, lines []string) {
 		require.NoError(t, os.MkdirAll(dir, 0o755))
 		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644))
 	}
+}
+
+// ociImage bakes prod-web as an OCI layout from the release's repository
+// (its base root is cached by now), checks the layer's files and pushes it
+// with the CLI to go-containerregistry's in-process registry.
+func ociImage(t *testing.T, out string) {
+	dir := filepath.Join(out, "oci")
+	start := time.Now()
+	invenioInfra(t, "image", "--instance", "prod", "--role", "web", "--repo", filepath.Join(out, "apt"),
+		"--out", dir, "--format", "oci", "--stand-ins")
+	t.Logf("OCI bake: %s", time.Since(start).Round(time.Second))
+	m, err := bake.ReadManifest(filepath.Join(dir, "prod-web.manifest.json"))
+	require.NoError(t, err)
+	require.Len(t, m.Outputs, 1)
+	assert.Equal(t, "oci", m.Outputs[0].Kind)
+	img, err := oci.ReadImage(filepath.Join(dir, "prod-web.oci"))
+	require.NoError(t, err)
+	d, err := img.Digest()
+	require.NoError(t, err)
+	assert.Equal(t, m.Outputs[0].SHA256, d.Hex)
+	layers, err := img.Layers()
+	require.NoError(t, err)
+	require.Len(t, layers, 1)
+	rc, err := layers[0].Uncompressed()
+	require.NoError(t, err)
+	defer rc.Close()
+	names := map[string]bool{}
+	tr := tar.NewReader(rc)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		require.NoError(t, err)
+		names[h.Name] = true
+		assert.NotContains(t, h.Name, "ssh_host_", "no SSH host key in the layer")
+		assert.NotEqual(t, "etc/invenio/secrets.env", h.Name)
+	}
+	assert.True(t, names["usr/lib/systemd/system/invenio-web.target"], "the role's units are in the layer")
+	assert.True(t, names["etc/apt/sources.list.d/invenio.sources"], "the keyring's source is in the layer")
+
+	srv := httptest.NewServer(registry.New())
+	defer srv.Close()
+	u, err := url.Parse(srv.URL)
+	require.NoError(t, err)
+	stdout, _ := invenioInfra(t, "push", "--insecure", filepath.Join(dir, "prod-web.oci"), u.Host+"/invenio/prod-web:1.0.0")
+	assert.Equal(t, u.Host+"/invenio/prod-web@"+d.String(), strings.TrimSpace(stdout))
 }

@@ -1,0 +1,70 @@
+"""Configuration from INVENIO_* environment variables, read as Invenio reads them."""
+
+import ast
+import os
+import re
+
+PREFIX = "INVENIO_"
+
+
+def literal(value):
+    """Return value as the Python literal it spells, or unchanged if it spells none.
+
+    invenio-config does the same, so lists such as TRUSTED_HOSTS and
+    numbers such as MAIL_PORT arrive with their Python types.
+    """
+    try:
+        return ast.literal_eval(value)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return value
+
+
+def from_env(environ=None):
+    """Return the INVENIO_* variables of environ without their prefix."""
+    environ = os.environ if environ is None else environ
+    return {
+        key[len(PREFIX):]: literal(value)
+        for key, value in environ.items()
+        if key.startswith(PREFIX) and len(key) > len(PREFIX)
+    }
+
+
+_DRIVER = re.compile(r"^postgresql\+[A-Za-z0-9_]+://")
+
+
+def database_dsn(uri):
+    """Turn an SQLAlchemy URL (postgresql+psycopg2://...) into a libpq URI."""
+    if not uri:
+        raise ValueError("SQLALCHEMY_DATABASE_URI is not set")
+    return _DRIVER.sub("postgresql://", str(uri), count=1)
+
+
+def trusted_hosts(cfg):
+    """Return the host names the application answers to, or None for any.
+
+    TRUSTED_HOSTS is Flask 3's name, APP_ALLOWED_HOSTS the older Invenio one.
+    """
+    hosts = cfg.get("TRUSTED_HOSTS")
+    if hosts is None:
+        hosts = cfg.get("APP_ALLOWED_HOSTS")
+    if hosts is None:
+        return None
+    if isinstance(hosts, str):
+        hosts = [hosts]
+    return [str(h) for h in hosts]
+
+
+def files_root(cfg):
+    """Return the directory of FILES_LOCATION_URI (a path or file:// URI), or None."""
+    uri = cfg.get("FILES_LOCATION_URI")
+    if not uri:
+        return None
+    uri = str(uri)
+    if uri.startswith("file://"):
+        uri = uri[len("file://"):]
+    return uri
+
+
+def broker_url(cfg):
+    """Return the Celery broker URL (CELERY_BROKER_URL, else BROKER_URL)."""
+    return cfg.get("CELERY_BROKER_URL") or cfg.get("BROKER_URL")
