@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -61,14 +60,7 @@ func newPackages(g *globalOptions) *cobra.Command {
 		Short: "Build every role package of every instance into DIR/<instance>/",
 		Args:  args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if o.Out == "" {
-				return usageError{errors.New("--out DIR is required")}
-			}
-			s, err := g.loadSite()
-			if err != nil {
-				return err
-			}
-			ins, err := selectInstances(s, o.Instances)
+			s, ins, err := g.loadInstances(o.Out, o.Instances)
 			if err != nil {
 				return err
 			}

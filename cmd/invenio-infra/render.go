@@ -28,14 +28,7 @@ func newRender(g *globalOptions) *cobra.Command {
 			"next to itself and swapped in, so a failed run leaves it untouched.",
 		Args: args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if o.Out == "" {
-				return usageError{errors.New("--out DIR is required")}
-			}
-			s, err := g.loadSite()
-			if err != nil {
-				return err
-			}
-			ins, err := selectInstances(s, o.Instances)
+			s, ins, err := g.loadInstances(o.Out, o.Instances)
 			if err != nil {
 				return err
 			}
@@ -54,6 +47,20 @@ func newRender(g *globalOptions) *cobra.Command {
 	cmd.Flags().StringVarP(&o.Out, "out", "o", "", "output directory (required)")
 	cmd.Flags().StringSliceVarP(&o.Instances, "instance", "i", nil, "only these instances (default: all)")
 	return cmd
+}
+
+// loadInstances checks that an output directory was named, then loads the
+// site and selects the named instances (all when names is empty).
+func (o *globalOptions) loadInstances(out string, names []string) (*site.Site, []site.Instance, error) {
+	if out == "" {
+		return nil, nil, usageError{errors.New("--out DIR is required")}
+	}
+	s, err := o.loadSite()
+	if err != nil {
+		return nil, nil, err
+	}
+	ins, err := selectInstances(s, names)
+	return s, ins, err
 }
 
 // selectInstances returns the named instances, or all when names is empty.
