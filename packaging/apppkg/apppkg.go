@@ -10,11 +10,14 @@
 // tree's Python packages in lib/pythonX.Y/site-packages. That is what
 // `python3 -m venv --system-site-packages` makes, less pip.
 //
-//   - bin/uwsgi execs Debian's uwsgi-core with --plugin python3 ahead of the
-//     caller's arguments, so the roles' own ini (virtualenv = …, module = …,
-//     mount = /api=…, manage-script-name, strict) is used as it is: uWSGI
-//     loads the plugin before it reads the ini, and its "virtualenv" option
-//     finds pyvenv.cfg and runs Python from bin/python.
+//   - bin/uwsgi execs Debian's uwsgi-core with --plugin python3,logfile
+//     ahead of the caller's arguments, so the roles' own ini (virtualenv = …,
+//     module = …, mount = /api=…, manage-script-name, logger = stdio,
+//     req-logger = file:…, strict) is used as it is: uWSGI loads the plugins
+//     before it reads the ini, and its "virtualenv" option finds pyvenv.cfg
+//     and runs Python from bin/python. Debian builds as plugins what a pip
+//     installed uWSGI has built in: the Python 3 loader and the file, fd and
+//     stdio loggers (plugin logfile).
 //   - bin/celery execs bin/python3 -m celery (python3-celery).
 //
 // Both set PYTHONDONTWRITEBYTECODE, so no __pycache__ appears below the
@@ -44,6 +47,10 @@ import (
 // Uwsgi is Debian's uWSGI binary (package uwsgi-core); the Python 3 plugin
 // comes from uwsgi-plugin-python3.
 const Uwsgi = "/usr/bin/uwsgi-core"
+
+// UwsgiPlugins are the plugins the uwsgi wrapper loads: what a pip
+// installed uWSGI has built in and the web role's ini files use.
+const UwsgiPlugins = "python3,logfile"
 
 // SystemPython is the interpreter the virtualenv links to.
 const SystemPython = "/usr/bin/python3"
@@ -209,13 +216,14 @@ func pyvenvCfg(o Options) string {
 
 func uwsgiWrapper(o Options) string {
 	return "#!/bin/sh\n" +
-		"# uwsgi of the virtualenv " + o.App.Virtualenv + ": Debian's uWSGI with its Python 3\n" +
-		"# plugin, loaded before the caller's options so that an ini with\n" +
+		"# uwsgi of the virtualenv " + o.App.Virtualenv + ": Debian's uWSGI with the plugins\n" +
+		"# a pip installed uWSGI has built in (Python 3, the file and stdio loggers),\n" +
+		"# loaded before the caller's options so that an ini with\n" +
 		"# \"virtualenv = " + o.App.Virtualenv + "\" and \"strict = true\" works as it is.\n" +
 		"# Written by invenio-infra app package.\n" +
 		"PYTHONDONTWRITEBYTECODE=1\n" +
 		"export PYTHONDONTWRITEBYTECODE\n" +
-		"exec " + Uwsgi + " --plugin python3 \"$@\"\n"
+		"exec " + Uwsgi + " --plugin " + UwsgiPlugins + " \"$@\"\n"
 }
 
 func celeryWrapper(o Options) string {

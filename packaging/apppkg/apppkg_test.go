@@ -88,8 +88,8 @@ func TestWrappers(t *testing.T) {
 	require.NoError(t, err)
 	files := byPath(sp)
 	uwsgi := string(files["/opt/invenio/venv/bin/uwsgi"].Body)
-	assert.Contains(t, uwsgi, "exec /usr/bin/uwsgi-core --plugin python3 \"$@\"\n",
-		"the plugin comes first, so the roles' strict ini may use the python options")
+	assert.Contains(t, uwsgi, "exec /usr/bin/uwsgi-core --plugin python3,logfile \"$@\"\n",
+		"the plugins come first, so the roles' strict ini may use their options")
 	assert.Contains(t, uwsgi, "PYTHONDONTWRITEBYTECODE=1")
 	celery := string(files["/opt/invenio/venv/bin/celery"].Body)
 	assert.Contains(t, celery, "exec /opt/invenio/venv/bin/python3 -B -m celery \"$@\"\n")
