@@ -80,6 +80,7 @@ func newRoot() *cobra.Command {
 		newValidate(g),
 		newPlan(g),
 		newRender(g),
+		newDiff(g),
 		newPackages(g),
 		newRepo(g),
 		newKey(g),
