@@ -23,6 +23,7 @@ type bakeFlags struct {
 	StandIns       bool
 	Compression    string
 	Cache          string
+	Kernel         string
 }
 
 func (f *bakeFlags) register(cmd *cobra.Command) {
@@ -33,6 +34,7 @@ func (f *bakeFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.Format, "format", string(bake.FormatDisk), "disk (raw and qcow2, BIOS and UEFI) or oci (an OCI image layout)")
 	fl.BoolVar(&f.StandIns, "stand-ins", false, "install STAND-INs for the application package and (without a search source in the site) OpenSearch: for tests only")
 	fl.StringVar(&f.Compression, "compression", disk.DefaultCompression, "qcow2 compression: zstd, zlib or none")
+	fl.StringVar(&f.Kernel, "kernel", bake.DefaultKernel, "kernel package (linux-image-amd64 for hardware beyond virtual machines)")
 	fl.StringVar(&f.Cache, "cache", "", "cache of base roots and packages (default: $"+bake.CacheEnv+"/images, else ~/.cache/invenio-infra/images)")
 }
 
@@ -51,7 +53,7 @@ func (f *bakeFlags) options() (bake.Options, error) {
 	}
 	return bake.Options{
 		Mirror: f.Mirror, SecurityMirror: f.SecurityMirror, Snapshot: f.Snapshot, Format: format,
-		StandIns: f.StandIns, Compression: f.Compression, CacheDir: f.Cache, Epoch: epoch,
+		StandIns: f.StandIns, Compression: f.Compression, CacheDir: f.Cache, Epoch: epoch, Kernel: f.Kernel,
 	}, nil
 }
 

@@ -95,6 +95,8 @@ type Options struct {
 	Snapshot bool
 	// Format is FormatDisk (default) or FormatOCI.
 	Format Format
+	// Kernel is the kernel package; default DefaultKernel.
+	Kernel string
 	// StandIns adds stand-ins for the application package and, when the
 	// site names no source for it, the search engine.
 	StandIns bool
@@ -177,6 +179,7 @@ func Bake(ctx context.Context, o Options) (*Result, error) {
 		{"scrub", b.scrub},
 		{"write image", b.write},
 		{"manifest", b.writeManifest},
+		{"clean up", b.cleanUp},
 	} {
 		t := time.Now()
 		if err := s.fn(ctx); err != nil {
@@ -218,7 +221,7 @@ func (b *bake) resolve() error {
 	}
 	b.base = Base{
 		Suite: in.Suite, Mirror: o.Mirror, SecurityMirror: o.SecurityMirror, Snapshot: o.Snapshot,
-		Packages: append(slices.Clone(BasePackages), b.rs.Debian...),
+		Packages: slices.Concat([]string{o.Kernel}, BasePackages, b.rs.Debian),
 	}
 	if o.SecurityMirror == NoSecurityMirror {
 		b.base.SecurityMirror = ""
@@ -250,6 +253,9 @@ func (b *bake) defaults() error {
 	}
 	if o.Format == "" {
 		o.Format = FormatDisk
+	}
+	if o.Kernel == "" {
+		o.Kernel = DefaultKernel
 	}
 	if o.CacheDir == "" {
 		c, err := CacheDir()
@@ -424,7 +430,10 @@ func (b *bake) installRoles(ctx context.Context) error {
 	if b.o.Site.Search.Apt != nil {
 		want = append(want, string(b.o.Site.Search.Engine))
 	}
-	if out, err := l.install(ctx, want, inRoot); err != nil {
+	retried := func(err error) {
+		b.log.Info("the base root lacks a dependency; installing with the Debian mirror too", "image", b.o.Name)
+	}
+	if out, err := l.install(ctx, want, inRoot, retried); err != nil {
 		return b.installHint(err, out)
 	}
 	if err := l.configure(ctx); err != nil {
@@ -573,6 +582,13 @@ func dirSize(dir string) (int64, error) {
 		return err
 	})
 	return n, err
+}
+
+// cleanUp removes the work directory with the image's root.
+func (b *bake) cleanUp(context.Context) error {
+	err := os.RemoveAll(b.work)
+	b.work = ""
+	return err
 }
 
 // writeManifest completes and writes NAME.manifest.json.

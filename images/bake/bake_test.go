@@ -115,9 +115,11 @@ func TestAptArgs(t *testing.T) {
 		"-o", "Dir::Etc::SourceList=/etc/apt/sources.list.d/invenio-bake.list", "-o", "Dir::Etc::SourceParts=/invenio-bake/no-parts",
 		"-o", "APT::Get::List-Cleanup=false", "update",
 	}, AptUpdateArgs())
-	a := AptInstallArgs([]string{"invenio-web"}, []string{"/invenio-bake/debs/x.deb"})
+	a := AptInstallArgs([]string{"invenio-web"}, []string{"/invenio-bake/debs/x.deb"}, true)
 	assert.Equal(t, []string{"install", "invenio-web", "/invenio-bake/debs/x.deb"}, a[len(a)-3:])
 	assert.Contains(t, a, "--no-install-recommends")
+	assert.Contains(t, a, "Dir::Etc::SourceParts=/invenio-bake/no-parts")
+	assert.NotContains(t, AptInstallArgs(nil, nil, false), "Dir::Etc::SourceParts=/invenio-bake/no-parts", "the Debian mirror too")
 	assert.Equal(t, "deb [signed-by=/invenio-bake/keyring.gpg] file:/invenio-bake/repo prod main", RepoSourceLine("prod"))
 	assert.Equal(t, []string{"--mount", "--propagation", "private", "--", "sh", "-c", inChroot, "/r", "apt-get", "update"},
 		ChrootArgs("/r", "apt-get", "update"))

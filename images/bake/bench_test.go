@@ -31,6 +31,7 @@ import (
 // local package cache, so downloads count for neither. Targets: cold at
 // most 1.2 × bare, warm at most 20 s.
 func BenchmarkBake(b *testing.B) {
+	imageBootGate(b)
 	need.Slow(b)
 	need.Root(b)
 	need.Tool(b, bakeTools...)
@@ -42,7 +43,7 @@ func BenchmarkBake(b *testing.B) {
 	s := site.Default()
 	prod, _ := s.Instance("prod")
 	rs := bake.ResolveRoles(s, prod, site.Host{Roles: []site.Role{site.RoleWeb}})
-	pkgs := slices.Concat(bake.BasePackages, rs.Debian, []string{roles.KeyringPackage}, rs.Install, []string{s.Application.Package})
+	pkgs := slices.Concat([]string{bake.DefaultKernel}, bake.BasePackages, rs.Debian, []string{roles.KeyringPackage}, rs.Install, []string{s.Application.Package})
 
 	bare := bareMmdebstrap(b, work, prod, repo, pkgs, debs)
 	fresh := filepath.Join(work, "cache")

@@ -103,16 +103,24 @@ var aptBase = []string{"apt-get", "-y", "-q", "-o", "Dpkg::Use-Pty=0", "-o", "AP
 // (the local repository, and the search engine's source if any) and keeps
 // the Debian lists the base root came with.
 func AptUpdateArgs() []string {
-	return append(slices.Clone(aptBase),
-		"-o", "Dir::Etc::SourceList="+bakeList, "-o", "Dir::Etc::SourceParts="+bakeNoParts,
-		"-o", "APT::Get::List-Cleanup=false", "update")
+	return append(append(slices.Clone(aptBase), onlyBakeSources...), "-o", "APT::Get::List-Cleanup=false", "update")
 }
+
+// onlyBakeSources restricts apt to the bake's own sources.
+var onlyBakeSources = []string{"-o", "Dir::Etc::SourceList=" + bakeList, "-o", "Dir::Etc::SourceParts=" + bakeNoParts}
 
 // AptInstallArgs returns the argv that installs packages (by name, from
 // the sources) and local .deb files (by their path in the root), without
-// recommends, keeping any configuration already in the root.
-func AptInstallArgs(packages, debs []string) []string {
-	a := append(slices.Clone(aptBase), "--no-install-recommends",
+// recommends, keeping any configuration already in the root. With
+// bakeOnly, apt sees only the bake's sources: the base root has every
+// Debian package the roles need, and leaving the Debian lists out makes
+// apt much faster.
+func AptInstallArgs(packages, debs []string, bakeOnly bool) []string {
+	a := slices.Clone(aptBase)
+	if bakeOnly {
+		a = append(a, onlyBakeSources...)
+	}
+	a = append(a, "--no-install-recommends",
 		"-o", "Dpkg::Options::=--force-confdef", "-o", "Dpkg::Options::=--force-confold", "install")
 	return append(append(a, packages...), debs...)
 }
@@ -194,14 +202,21 @@ func (l layer) prepare(sources []string) error {
 	return l.write(bakeList, "# invenio-infra image bake only; removed before the image is made.\n"+strings.Join(sources, "\n")+"\n", 0o644)
 }
 
-// install runs apt-get update and install in the root.
-func (l layer) install(ctx context.Context, packages, debs []string) (string, error) {
+// install runs apt-get update and install in the root: first with the
+// bake's sources only; if that cannot resolve (a package needs something
+// from Debian that the base root lacks), again with the Debian mirror.
+func (l layer) install(ctx context.Context, packages, debs []string, retried func(error)) (string, error) {
 	out, err := chroot(ctx, l.root, AptUpdateArgs()...)
 	if err != nil {
 		return out, err
 	}
-	out2, err := chroot(ctx, l.root, AptInstallArgs(packages, debs)...)
-	return out + out2, err
+	out2, err := chroot(ctx, l.root, AptInstallArgs(packages, debs, true)...)
+	if err == nil || !strings.Contains(out2, "unmet dependencies") {
+		return out + out2, err
+	}
+	retried(err)
+	out3, err := chroot(ctx, l.root, AptInstallArgs(packages, debs, false)...)
+	return out + out2 + out3, err
 }
 
 // configure writes the files every image needs, points /etc/resolv.conf at

@@ -9,14 +9,20 @@ import (
 	"gitlab.tugraz.at/invenio/invenio-infra/site"
 )
 
-// BasePackages are what every role image has besides its roles: a kernel
-// and an initramfs, systemd as init with udev and dbus (logind powers off
-// on the ACPI button), cloud-init with growpart for the seed and a root
+// DefaultKernel is the kernel package of role images: Debian's kernel for
+// virtual machines (the cloud flavour: virtio, VMware, Hyper-V and Xen
+// drivers, CephFS and NFS, a quarter of the generic kernel's modules).
+// Images for other hardware name linux-image-amd64 (Options.Kernel).
+const DefaultKernel = "linux-image-cloud-amd64"
+
+// BasePackages are what every role image has besides its roles and its
+// kernel: an initramfs, systemd as init with udev and dbus (logind powers
+// off on the ACPI button), cloud-init with growpart for the seed and a root
 // that grows on first boot, netplan and systemd-resolved for the seed's
 // static network and DNS, OpenSSH, chrony, unattended-upgrades, sudo for
 // cloud-init's default user, and CA certificates for https sources.
 var BasePackages = []string{
-	"linux-image-amd64", "initramfs-tools", "systemd-sysv", "systemd-resolved", "udev", "dbus",
+	"initramfs-tools", "systemd-sysv", "systemd-resolved", "udev", "dbus",
 	"cloud-init", "cloud-guest-utils", "netplan.io", "iproute2",
 	"openssh-server", "chrony", "unattended-upgrades", "sudo", "ca-certificates",
 }
