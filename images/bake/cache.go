@@ -4,31 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"gitlab.tugraz.at/invenio/invenio-infra/internal/cachedir"
 	"os"
-	"path/filepath"
 	"syscall"
 	"time"
 )
 
 // CacheEnv names the variable that overrides the cache directory (the
 // same one the tests' root file systems use).
-const CacheEnv = "INVENIO_INFRA_CACHE"
+const CacheEnv = cachedir.Env
 
-// CacheDir returns the invenio-infra cache directory: $INVENIO_INFRA_CACHE,
-// else $XDG_CACHE_HOME/invenio-infra, else ~/.cache/invenio-infra.
-func CacheDir() (string, error) {
-	if d := os.Getenv(CacheEnv); d != "" {
-		return filepath.Abs(d)
-	}
-	if d := os.Getenv("XDG_CACHE_HOME"); d != "" && filepath.IsAbs(d) {
-		return filepath.Join(d, "invenio-infra"), nil
-	}
-	home, err := os.UserHomeDir()
-	if err != nil {
-		return "", fmt.Errorf("no cache directory: set %s: %w", CacheEnv, err)
-	}
-	return filepath.Join(home, ".cache", "invenio-infra"), nil
-}
+// CacheDir returns the invenio-infra cache directory (see package cachedir).
+func CacheDir() (string, error) { return cachedir.Dir() }
 
 // lockFile takes an exclusive flock on path, calling waiting once if
 // another process holds it, until ctx ends.

@@ -30,6 +30,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"gitlab.tugraz.at/invenio/invenio-infra/internal/cachedir"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -45,7 +46,7 @@ import (
 )
 
 // CacheEnv names the variable that overrides the cache directory.
-const CacheEnv = "INVENIO_INFRA_CACHE"
+const CacheEnv = cachedir.Env
 
 // DefaultMaxAge is how old a cached root may get before it is rebuilt.
 const DefaultMaxAge = 7 * 24 * time.Hour
@@ -140,21 +141,8 @@ func (o Options) key() string {
 	return hex.EncodeToString(h.Sum(nil))[:24]
 }
 
-// CacheDir returns the invenio-infra cache directory ($INVENIO_INFRA_CACHE,
-// else $XDG_CACHE_HOME/invenio-infra, else ~/.cache/invenio-infra).
-func CacheDir() (string, error) {
-	if d := os.Getenv(CacheEnv); d != "" {
-		return filepath.Abs(d)
-	}
-	if d := os.Getenv("XDG_CACHE_HOME"); d != "" && filepath.IsAbs(d) {
-		return filepath.Join(d, "invenio-infra"), nil
-	}
-	home, err := os.UserHomeDir()
-	if err != nil {
-		return "", fmt.Errorf("debroot: no cache directory: set %s: %w", CacheEnv, err)
-	}
-	return filepath.Join(home, ".cache", "invenio-infra"), nil
-}
+// CacheDir returns the invenio-infra cache directory (see package cachedir).
+func CacheDir() (string, error) { return cachedir.Dir() }
 
 // info is written next to each cached root as info.json.
 type info struct {
