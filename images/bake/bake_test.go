@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -238,4 +239,30 @@ func TestCopyRoot(t *testing.T) {
 	b, err = os.ReadFile(filepath.Join(src, "var/log/x.log"))
 	require.NoError(t, err)
 	assert.Equal(t, "log", string(b), "scrubbing the copy leaves the base's logs")
+}
+
+func TestPruneUnused(t *testing.T) {
+	dir := t.TempDir()
+	mk := func(static, state string, age time.Duration) string {
+		p := filepath.Join(dir, static, state)
+		require.NoError(t, os.MkdirAll(filepath.Join(p, "root"), 0o755))
+		info := filepath.Join(p, "info.json")
+		require.NoError(t, os.WriteFile(info, []byte("{}"), 0o644))
+		when := time.Now().Add(-age)
+		require.NoError(t, os.Chtimes(info, when, when))
+		return p
+	}
+	old := mk("a", "s1", 30*24*time.Hour)
+	recent := mk("b", "s1", time.Hour)
+	pruneUnused(dir, 14*24*time.Hour)
+	assert.NoDirExists(t, old)
+	assert.NoDirExists(t, filepath.Join(dir, "a"), "an empty static directory goes too")
+	assert.DirExists(t, recent)
+}
+
+func TestSearchSources(t *testing.T) {
+	a := &site.AptSource{URL: "https://artifacts.example.org/opensearch/2.x/apt", Suite: "stable", Components: []string{"main"}, Key: "/k.asc"}
+	assert.Equal(t, "# The search engine's apt source, from the site file; installed by invenio-infra.\n"+
+		"Types: deb\nURIs: https://artifacts.example.org/opensearch/2.x/apt\nSuites: stable\nComponents: main\n"+
+		"Signed-By: /usr/share/keyrings/invenio-search.asc\n", SearchSources(a))
 }

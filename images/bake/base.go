@@ -228,6 +228,7 @@ func (c baseCache) ensure(ctx context.Context, b Base, st MirrorState) (cachedBa
 	}
 	final := filepath.Join(static, st.Key())
 	if cb, ok := readBase(final); ok {
+		markUsed(final)
 		return cb, nil
 	}
 	if err := os.MkdirAll(static, 0o755); err != nil {
@@ -279,7 +280,44 @@ func (c baseCache) build(ctx context.Context, b Base, st MirrorState, final stri
 		return cachedBase{}, err
 	}
 	removeOlderStates(filepath.Dir(final), filepath.Base(final))
+	pruneUnused(c.dir, unusedFor)
 	return cachedBase{Root: filepath.Join(final, "root"), Info: in}, nil
+}
+
+// unusedFor is how long a base root may go unused before a later build
+// removes it (package sets change with the site; each base is about 1 GB).
+const unusedFor = 14 * 24 * time.Hour
+
+// markUsed dates a base root's info.json to now; pruneUnused goes by it.
+func markUsed(dir string) {
+	now := time.Now()
+	os.Chtimes(filepath.Join(dir, "info.json"), now, now)
+}
+
+// pruneUnused removes base roots below dir (dir/<static>/<state>) whose
+// info.json is older than age, and static directories left empty.
+func pruneUnused(dir string, age time.Duration) {
+	statics, _ := os.ReadDir(dir)
+	for _, st := range statics {
+		if !st.IsDir() {
+			continue
+		}
+		static := filepath.Join(dir, st.Name())
+		states, _ := os.ReadDir(static)
+		left := 0
+		for _, e := range states {
+			fi, err := os.Stat(filepath.Join(static, e.Name(), "info.json"))
+			if e.IsDir() && err == nil && time.Since(fi.ModTime()) > age {
+				os.RemoveAll(filepath.Join(static, e.Name()))
+				os.Remove(filepath.Join(static, e.Name()+".lock"))
+				continue
+			}
+			left++
+		}
+		if left == 0 {
+			os.Remove(static)
+		}
+	}
 }
 
 // runMmdebstrap runs mmdebstrap; a failure carries the tail of its output.
