@@ -85,7 +85,7 @@ func newRoot() *cobra.Command {
 		newRepo(g),
 		newKey(g),
 		newSecrets(g), newSeed(g),
-		newImage(g), newPush(g), newRelease(g),
+		newImage(g), newPush(g), newRelease(g), newBootTest(g),
 		newApp(g),
 		newInit(),
 		newSchema(),

@@ -40,11 +40,13 @@ type Spec struct {
 	DiskSize int64
 	// Seed is an optional cloud-init seed image.
 	Seed string
-	// Firmware, Net, MemoryMiB and CPUs are as in Config.
+	// Firmware, Net, MemoryMiB, CPUs, Reboot and Extra are as in Config.
 	Firmware  Firmware
 	Net       Net
 	MemoryMiB int
 	CPUs      int
+	Reboot    bool
+	Extra     []string
 }
 
 // Launch boots s with accelerator accel. Files (overlay, firmware variables,
@@ -55,6 +57,7 @@ func Launch(ctx context.Context, dir string, s Spec, accel Accel, echo io.Writer
 	c := Config{
 		Disk: filepath.Join(dir, "disk.qcow2"), Seed: s.Seed, Firmware: s.Firmware, Accel: accel,
 		MemoryMiB: s.MemoryMiB, CPUs: s.CPUs, Net: s.Net, SerialLog: filepath.Join(dir, "serial.log"),
+		Reboot: s.Reboot, Extra: s.Extra,
 	}
 	if err := Overlay(ctx, s.Disk, c.Disk, s.DiskSize); err != nil {
 		return nil, err

@@ -6,7 +6,8 @@
 //
 // A machine has no network by default. NetUser gives it QEMU's user-mode
 // network with restrict=on: the guest sees a NIC, but nothing it sends
-// leaves the QEMU process.
+// leaves the QEMU process. Other networks (a tap device in a test's network
+// namespace) come as Extra arguments.
 package vm
 
 import (
@@ -80,6 +81,9 @@ type Config struct {
 	SerialLog string
 	// QMPSocket is the QMP control socket path.
 	QMPSocket string
+	// Reboot lets a guest reboot in place; by default a reboot (or a panic
+	// that reboots) ends the QEMU process.
+	Reboot bool
 	// Extra arguments are appended as they are.
 	Extra []string
 }
@@ -101,7 +105,10 @@ func Args(c Config) ([]string, error) {
 	if c.Accel == KVM {
 		a = append(a, "-cpu", "host")
 	}
-	a = append(a, "-nodefaults", "-display", "none", "-no-reboot")
+	a = append(a, "-nodefaults", "-display", "none")
+	if !c.Reboot {
+		a = append(a, "-no-reboot")
+	}
 	if c.Firmware == UEFI {
 		a = append(a,
 			"-drive", "if=pflash,format=raw,unit=0,readonly=on,file="+escape(c.OVMFCode),

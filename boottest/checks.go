@@ -1,0 +1,203 @@
+package boottest
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"gitlab.tugraz.at/invenio/invenio-infra/internal/junit"
+	"gitlab.tugraz.at/invenio/invenio-infra/roles"
+	"gitlab.tugraz.at/invenio/invenio-infra/site"
+)
+
+// check is a check's body.
+type check func(ctx context.Context, out io.Writer) error
+
+// checks runs every check, host by host, then across the instance, then
+// the services host's reboot and the failover (which powers a web host
+// off, so it comes last).
+func (t *Test) checks(ctx context.Context) {
+	for _, g := range t.guests {
+		suite := t.in.Name + "/" + g.Host.Name
+		t.run(ctx, suite, "ready within budget", g, t.readyCheck(g))
+		t.run(ctx, suite, "every unit active, none failed", g, t.unitsCheck(g))
+		if g.Has(site.RoleServices) {
+			t.run(ctx, suite, "search engine green or yellow", g, t.searchCheck(g))
+			t.run(ctx, suite, "postgresql: scram for the app role, from web hosts only", g, t.postgresCheck(g))
+			t.run(ctx, suite, "redis: refuses commands without auth", g, t.redisCheck(g))
+			t.run(ctx, suite, "rabbitmq: app user on its vhost, guest refused", g, t.rabbitCheck(g))
+			t.run(ctx, suite, "exim: refuses to relay for other hosts", g, t.eximRefusesCheck(g))
+		}
+		if g.Has(site.RoleWeb) {
+			t.run(ctx, suite, "nginx: /ping and /api/ping over TLS on :8080", g, t.webPingCheck(g))
+		}
+	}
+	suite := t.in.Name
+	t.run(ctx, suite, "load balancer: /ping and /api/ping", nil, t.lbPingCheck())
+	t.run(ctx, suite, "postgresql: record written and read back", nil, t.recordCheck())
+	t.run(ctx, suite, "celery: task through rabbitmq, result from redis", nil, t.taskCheck())
+	t.run(ctx, suite, "celery beat: runs on exactly one host", nil, t.beatCheck())
+	t.run(ctx, suite, "shared storage: a file written on one web host is read on another", nil, t.storageCheck())
+	t.run(ctx, suite, "exim: relays mail from web hosts to the smarthost", nil, t.mailCheck())
+	t.run(ctx, suite, "services host reboot: web tier recovers untouched", nil, t.rebootCheck())
+	t.run(ctx, suite, "failover: a web host powered off, requests keep succeeding", nil, t.failoverCheck())
+}
+
+// run runs one check with the guest's serial log attached.
+func (t *Test) run(ctx context.Context, suite, name string, g *guest, c check) {
+	var att []string
+	if g != nil {
+		att = t.attachment(g)
+	}
+	t.runner.Run(ctx, junit.Check{Suite: suite, Name: name, Attachments: att, Run: c})
+}
+
+// readyCheck holds the power-on-to-ready time against the role's budget.
+func (t *Test) readyCheck(g *guest) check {
+	return func(_ context.Context, out io.Writer) error {
+		b := t.budget(g)
+		fmt.Fprintf(out, "power-on to ready: %.1fs (budget %s, %s)\n", g.Ready.Seconds(), b, t.accel.Accel)
+		if g.Ready > b {
+			return fmt.Errorf("ready after %.1fs, over the %s budget (%s)", g.Ready.Seconds(), b, t.accel.Accel)
+		}
+		return nil
+	}
+}
+
+// expectedUnits are the units a host's roles must have active, and the
+// search engine's unit when the image carries only a stand-in for it.
+func (t *Test) expectedUnits(g *guest) (want []string, standIn string) {
+	if g.Has(site.RoleWeb) {
+		want = append(want, "nginx.service", "invenio-ui.service", "invenio-api.service", "invenio-worker.service")
+		if g.Host.Beat {
+			want = append(want, "invenio-beat.service")
+		}
+	}
+	if g.Has(site.RoleServices) {
+		want = append(want, "postgresql@"+roles.PostgreSQLVersion(t.in.Suite)+"-main.service",
+			"redis-server.service", "rabbitmq-server.service", "exim4.service", "invenio-provision.path")
+		engine := string(t.site.Search.Engine) + ".service"
+		if t.searchStandIn(g) {
+			standIn = engine
+		} else {
+			want = append(want, engine)
+		}
+	}
+	return want, standIn
+}
+
+// searchStandIn reports whether the guest's image carries a stand-in for
+// the search engine.
+func (t *Test) searchStandIn(g *guest) bool {
+	for _, s := range g.Manifest.StandIns {
+		if s == string(t.site.Search.Engine) {
+			return true
+		}
+	}
+	return false
+}
+
+// unitsCheck checks the role's units are active, the provisioning ran,
+// the shared storage is mounted, and no unit failed (but a stand-in's).
+func (t *Test) unitsCheck(g *guest) check {
+	return func(ctx context.Context, out io.Writer) error {
+		want, standIn := t.expectedUnits(g)
+		var problems []string
+		states, _ := g.run(ctx, "systemctl is-active "+strings.Join(want, " "))
+		lines := strings.Fields(states)
+		for i, u := range want {
+			st := "unknown"
+			if i < len(lines) {
+				st = lines[i]
+			}
+			fmt.Fprintf(out, "%-32s %s\n", u, st)
+			if st != "active" {
+				problems = append(problems, u+" "+st)
+			}
+		}
+		problems = append(problems, t.provisioned(ctx, g, out)...)
+		problems = append(problems, t.mounted(ctx, g, out)...)
+		failed, err := g.run(ctx, "systemctl --failed --no-legend --plain | awk '{print $1}'")
+		if err != nil {
+			return err
+		}
+		for _, u := range strings.Fields(failed) {
+			if u == standIn {
+				fmt.Fprintf(out, "%s failed: the image carries a STAND-IN for the search engine\n", u)
+				continue
+			}
+			problems = append(problems, u+" failed")
+		}
+		if len(problems) > 0 {
+			return fmt.Errorf("%s", strings.Join(problems, ", "))
+		}
+		return nil
+	}
+}
+
+// provisioned checks the services host's provisioning unit ran and succeeded.
+func (t *Test) provisioned(ctx context.Context, g *guest, out io.Writer) []string {
+	if !g.Has(site.RoleServices) {
+		return nil
+	}
+	show, err := g.run(ctx, "systemctl show -p Result -p ExecMainStatus -p ExecMainExitTimestampMonotonic invenio-provision.service")
+	fmt.Fprintf(out, "invenio-provision.service: %s\n", strings.Join(strings.Fields(show), " "))
+	if err != nil || !strings.Contains(show, "Result=success") || !strings.Contains(show, "ExecMainStatus=0") ||
+		strings.Contains(show, "ExecMainExitTimestampMonotonic=0\n") {
+		return []string{"invenio-provision.service did not run to success"}
+	}
+	return nil
+}
+
+// mounted checks a web host has the shared storage mounted (when the
+// storage is shared between hosts).
+func (t *Test) mounted(ctx context.Context, g *guest, out io.Writer) []string {
+	st := t.site.Storage
+	if !g.Has(site.RoleWeb) || st.Type == site.StorageNone || st.Type == "" {
+		return nil
+	}
+	fs, err := g.run(ctx, "findmnt -n -o FSTYPE,SOURCE --target "+shellQuote(st.Mountpoint))
+	fmt.Fprintf(out, "%s: %s\n", st.Mountpoint, strings.TrimSpace(fs))
+	if err != nil {
+		return []string{st.Mountpoint + " not mounted"}
+	}
+	return nil
+}
+
+// searchCheck asks the engine for its cluster health, or skips with the
+// reason when the image carries a stand-in.
+func (t *Test) searchCheck(g *guest) check {
+	return func(ctx context.Context, out io.Writer) error {
+		if t.searchStandIn(g) {
+			return junit.Skipf("no %s package is available here: the image carries a STAND-IN, so the engine's health cannot be checked", t.site.Search.Engine)
+		}
+		health, err := g.run(ctx, "curl -fsS --max-time 10 'http://localhost:9200/_cluster/health?wait_for_status=yellow&timeout=60s'")
+		fmt.Fprintln(out, health)
+		if err != nil {
+			return err
+		}
+		if !strings.Contains(health, `"status":"green"`) && !strings.Contains(health, `"status":"yellow"`) {
+			return fmt.Errorf("cluster health: %s", strings.TrimSpace(health))
+		}
+		return nil
+	}
+}
+
+// poll calls f every interval until it returns nil or timeout passes; it
+// returns f's last error.
+func poll(ctx context.Context, timeout, interval time.Duration, f func() error) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		err := f()
+		if err == nil || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w (last: %w)", ctx.Err(), err)
+		case <-time.After(interval):
+		}
+	}
+}

@@ -1,0 +1,334 @@
+package boottest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+	"gopkg.in/yaml.v3"
+
+	"gitlab.tugraz.at/invenio/invenio-infra/images/bake"
+	"gitlab.tugraz.at/invenio/invenio-infra/images/seed"
+	"gitlab.tugraz.at/invenio/invenio-infra/site"
+	vm "gitlab.tugraz.at/invenio/invenio-infra/testing/qemu"
+	"gitlab.tugraz.at/invenio/invenio-infra/testing/topology"
+)
+
+// fingerprintsEnd ends the block of SSH host key fingerprints cloud-init
+// prints on the console in its final stage: the guest's first boot is
+// through once it shows.
+var fingerprintsEnd = regexp.MustCompile(`-----END SSH HOST KEY FINGERPRINTS-----`)
+
+// guest is one VM of the instance under test.
+type guest struct {
+	Host  site.Host
+	Net   topology.HostNet
+	Image string
+	// Manifest is the image's manifest (its stand-ins matter).
+	Manifest bake.Manifest
+	Dir      string
+	Memory   int
+
+	t *Test
+
+	mu      sync.Mutex
+	machine *vm.Machine
+	client  *ssh.Client
+	// Ready is the time from power-on to every unit started (or failed).
+	Ready time.Duration
+	// bootID is the kernel's boot ID at the last readiness.
+	bootID string
+}
+
+// Has reports whether the guest has role r.
+func (g *guest) Has(r site.Role) bool { return g.Host.Has(r) }
+
+// addr is the guest's internal address.
+func (g *guest) addr() netip.Addr { return g.Net.Addr }
+
+// findImage returns the qcow2 image of host h in dir: INSTANCE-HOST, else
+// INSTANCE-ROLES, as `release` and `image` name them.
+func findImage(s *site.Site, in site.Instance, h site.Host, dir string) (string, bake.Manifest, error) {
+	names := []string{
+		bake.DefaultName(in.Name, h.Name, bake.RoleSet{}),
+		bake.DefaultName(in.Name, "", bake.ResolveRoles(s, in, h)),
+	}
+	for _, n := range names {
+		p := filepath.Join(dir, n+".qcow2")
+		if _, err := os.Stat(p); err != nil {
+			continue
+		}
+		m, err := bake.ReadManifest(filepath.Join(dir, n+".manifest.json"))
+		if err != nil {
+			return "", bake.Manifest{}, fmt.Errorf("image %s: %w", p, err)
+		}
+		return p, m, nil
+	}
+	return "", bake.Manifest{}, fmt.Errorf("no image for host %s in %s (looked for %s.qcow2); make them with `invenio-infra release`",
+		h.Name, dir, strings.Join(names, ".qcow2, "))
+}
+
+// memoryMiB is a guest's RAM: enough for the instance's PostgreSQL shared
+// buffers on a services host, 2 GiB for a web host.
+func memoryMiB(h site.Host, sz site.Sizing) int {
+	mem := 0
+	if h.Has(site.RoleWeb) {
+		mem += 2048
+	}
+	if h.Has(site.RoleServices) {
+		mem += 2048 + 2*sizeMiB(sz.PostgreSQL.SharedBuffers)
+	}
+	return mem
+}
+
+// sizeMiB reads PostgreSQL's "512MB", "2GB" (or kB) as MiB; 256 when unreadable.
+func sizeMiB(s string) int {
+	s = strings.TrimSpace(strings.ToUpper(s))
+	for _, u := range []struct {
+		suffix string
+		mul    float64
+	}{{"TB", 1 << 20}, {"GB", 1 << 10}, {"MB", 1}, {"KB", 1.0 / 1024}} {
+		if n, ok := strings.CutSuffix(s, u.suffix); ok {
+			if v, err := strconv.ParseFloat(strings.TrimSpace(n), 64); err == nil {
+				return int(v * u.mul)
+			}
+		}
+	}
+	return 256
+}
+
+// seedFiles returns the guest's cloud-init seed: the host's own (as `seed`
+// writes it) with the test's SSH key, the test's name server, and on web
+// hosts the TLS certificate and key the test's authority issued.
+func (g *guest) seedFiles(certPEM, keyPEM []byte) (map[string][]byte, error) {
+	t := g.t
+	cfg, err := seed.ForHost(t.site, t.in, g.Host.Name, t.secrets, seed.Options{
+		SSHAuthorizedKeys: []string{t.key.Authorized},
+		Nameservers:       []netip.Addr{t.plan.Client},
+	})
+	if err != nil {
+		return nil, err
+	}
+	files, err := cfg.Files()
+	if err != nil {
+		return nil, err
+	}
+	if g.Has(site.RoleWeb) {
+		files["user-data"], err = addWriteFiles(files["user-data"],
+			writeFile{Path: t.site.TLS.Certificate, Owner: "root:root", Permissions: "0644", Content: string(certPEM)},
+			writeFile{Path: t.site.TLS.Key, Owner: "root:root", Permissions: "0600", Content: string(keyPEM)})
+	}
+	return files, err
+}
+
+// writeFile is one entry of cloud-init's write_files.
+type writeFile struct {
+	Path        string `yaml:"path"`
+	Owner       string `yaml:"owner"`
+	Permissions string `yaml:"permissions"`
+	Content     string `yaml:"content"`
+}
+
+// addWriteFiles appends entries to the write_files of a #cloud-config
+// user-data document. They are written in cloud-init's init stage, before
+// NGINX starts.
+func addWriteFiles(userData []byte, files ...writeFile) ([]byte, error) {
+	var doc map[string]any
+	if err := yaml.Unmarshal(userData, &doc); err != nil {
+		return nil, fmt.Errorf("user-data: %w", err)
+	}
+	list, _ := doc["write_files"].([]any)
+	for _, f := range files {
+		list = append(list, f)
+	}
+	doc["write_files"] = list
+	out, err := yaml.Marshal(doc)
+	if err != nil {
+		return nil, fmt.Errorf("user-data: %w", err)
+	}
+	return append([]byte("#cloud-config\n"), out...), nil
+}
+
+// start builds the seed image and powers the guest on inside the test's
+// network, on its tap device.
+func (g *guest) start(ctx context.Context, certPEM, keyPEM []byte) error {
+	files, err := g.seedFiles(certPEM, keyPEM)
+	if err != nil {
+		return fmt.Errorf("%s: seed: %w", g.Host.Name, err)
+	}
+	seedImg := filepath.Join(g.Dir, "seed.img")
+	if err := seed.BuildFAT(ctx, files, seedImg, time.Now()); err != nil {
+		return fmt.Errorf("%s: seed: %w", g.Host.Name, err)
+	}
+	spec := vm.Spec{
+		Disk: g.Image, Seed: seedImg, Firmware: g.t.opts.Firmware, MemoryMiB: g.Memory, CPUs: 1,
+		Reboot: true, Extra: topology.NetArgs(g.Net),
+	}
+	var m *vm.Machine
+	err = g.t.nw.Do(func() error {
+		var err error
+		m, err = vm.Launch(ctx, g.Dir, spec, g.t.accel.Accel, nil)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("%s: %w", g.Host.Name, err)
+	}
+	g.mu.Lock()
+	g.machine = m
+	g.mu.Unlock()
+	return nil
+}
+
+// console returns what the guest printed on its serial console so far.
+func (g *guest) console() string {
+	g.mu.Lock()
+	m := g.machine
+	g.mu.Unlock()
+	if m == nil {
+		return ""
+	}
+	return m.Console()
+}
+
+// waitReady waits for the first boot to finish (cloud-init's final stage
+// printed the host keys), logs in over SSH and waits for systemd to finish
+// starting units. Ready is the time from power-on until then.
+func (g *guest) waitReady(ctx context.Context, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if _, err := g.machine.WaitFor(ctx, fingerprintsEnd, timeout); err != nil {
+		return fmt.Errorf("%s: cloud-init's final stage did not finish: %w", g.Host.Name, err)
+	}
+	if err := g.connect(ctx); err != nil {
+		return err
+	}
+	return g.settle(ctx, func() time.Duration { return g.machine.Since() })
+}
+
+// settle waits until systemd has started every unit and cloud-init is
+// done, and records the boot ID and the readiness time given by since.
+func (g *guest) settle(ctx context.Context, since func() time.Duration) error {
+	// is-system-running --wait exits non-zero for "degraded": that is a
+	// finished boot too; the unit checks report what failed.
+	state, _ := g.run(ctx, "systemctl is-system-running --wait")
+	state = strings.TrimSpace(state)
+	if state != "running" && state != "degraded" {
+		return fmt.Errorf("%s: system state %q after waiting", g.Host.Name, state)
+	}
+	if _, err := g.run(ctx, "cloud-init status --wait >/dev/null || true"); err != nil {
+		return fmt.Errorf("%s: %w", g.Host.Name, err)
+	}
+	id, err := g.run(ctx, "cat /proc/sys/kernel/random/boot_id")
+	if err != nil {
+		return fmt.Errorf("%s: %w", g.Host.Name, err)
+	}
+	g.mu.Lock()
+	g.Ready, g.bootID = since(), strings.TrimSpace(id)
+	g.mu.Unlock()
+	return nil
+}
+
+// connect logs in over SSH, retrying until ctx ends.
+func (g *guest) connect(ctx context.Context) error {
+	addr := net.JoinHostPort(g.addr().String(), "22")
+	var last error
+	for {
+		c, err := dialSSH(ctx, g.t.nw.DialContext, addr, g.t.key, consoleHostKey(g.console))
+		if err == nil {
+			g.mu.Lock()
+			if g.client != nil {
+				g.client.Close()
+			}
+			g.client = c
+			g.mu.Unlock()
+			return nil
+		}
+		last = err
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s: ssh %s: %w", g.Host.Name, addr, errors.Join(last, ctx.Err()))
+		case <-time.After(2 * time.Second):
+		}
+	}
+}
+
+// run runs a command on the guest through sudo and returns its output.
+func (g *guest) run(ctx context.Context, cmd string) (string, error) {
+	g.mu.Lock()
+	c := g.client
+	g.mu.Unlock()
+	if c == nil {
+		return "", fmt.Errorf("%s: not logged in", g.Host.Name)
+	}
+	return run(ctx, c, "sudo sh -c "+shellQuote(cmd))
+}
+
+// reboot reboots the guest and waits until it is back with a new boot ID
+// and settled; it returns the time from the reboot command to ready.
+func (g *guest) reboot(ctx context.Context, timeout time.Duration) (time.Duration, error) {
+	g.mu.Lock()
+	old := g.bootID
+	g.mu.Unlock()
+	start := time.Now()
+	// The connection drops as the guest goes down; that error is expected.
+	_, _ = g.run(ctx, "systemctl reboot")
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	for {
+		time.Sleep(3 * time.Second)
+		if err := g.connect(ctx); err != nil {
+			return 0, err
+		}
+		id, err := g.run(ctx, "cat /proc/sys/kernel/random/boot_id")
+		if err == nil && strings.TrimSpace(id) != old {
+			break
+		}
+		if ctx.Err() != nil {
+			return 0, fmt.Errorf("%s: did not come back from the reboot", g.Host.Name)
+		}
+	}
+	if err := g.settle(ctx, func() time.Duration { return time.Since(start) }); err != nil {
+		return 0, err
+	}
+	return time.Since(start), nil
+}
+
+// powerOff pulls the guest's plug: QEMU ends at once, as a VM whose host
+// failed.
+func (g *guest) powerOff() {
+	g.mu.Lock()
+	m, c := g.machine, g.client
+	g.client = nil
+	g.mu.Unlock()
+	if c != nil {
+		c.Close()
+	}
+	if m != nil {
+		m.Kill()
+	}
+}
+
+// close shuts the guest down: it is thrown away, so QEMU is killed.
+func (g *guest) close() {
+	g.mu.Lock()
+	m, c := g.machine, g.client
+	g.mu.Unlock()
+	if c != nil {
+		c.Close()
+	}
+	if m != nil {
+		m.Close()
+	}
+}
+
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
