@@ -25,7 +25,13 @@ import (
 // site into dir with a fixed version and time, and returns the deb paths.
 func buildDefaultSite(t *testing.T, dir string) []string {
 	t.Helper()
-	s := site.Default()
+	return buildSite(t, site.Default(), dir)
+}
+
+// buildSite builds every package of every instance of s into dir with a
+// fixed version and time, and returns the deb paths.
+func buildSite(t *testing.T, s *site.Site, dir string) []string {
+	t.Helper()
 	specs := map[string][]packaging.Spec{}
 	for _, in := range s.Instances {
 		specs[in.Name] = roles.Plan(s, in)

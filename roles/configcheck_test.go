@@ -127,7 +127,8 @@ func devRoot(t *testing.T, s *site.Site, dev site.Instance) string {
 
 // servicePackages are Debian's packages of the daemons our roles configure.
 func servicePackages(in site.Instance) []string {
-	return []string{"nginx", "postgresql-" + roles.PostgreSQLVersion(in.Suite), "redis-server", "rabbitmq-server", "exim4-daemon-light"}
+	return []string{"nginx", "postgresql-" + roles.PostgreSQLVersion(in.Suite), "redis-server", "rabbitmq-server",
+		"exim4-daemon-light", "nfs-kernel-server"}
 }
 
 // writeSelfSigned writes a throwaway self-signed certificate and key where

@@ -76,6 +76,24 @@ func (c *Context) Storage() string {
 	return c.Site.Storage.Mountpoint
 }
 
+// ExportsStorage reports whether the services host exports the shared
+// storage to the web hosts over NFS (see site.Site.ExportsStorage).
+func (c *Context) ExportsStorage() bool { return c.Site.ExportsStorage(c.Instance) }
+
+// LocalStorage reports whether the shared storage is a plain directory at
+// the mountpoint, which nobody mounts (see site.Site.LocalStorage).
+func (c *Context) LocalStorage() bool { return c.Site.LocalStorage(c.Instance) }
+
+// NFSClients returns the addresses the shared storage is exported to: the
+// web hosts'.
+func (c *Context) NFSClients() []string {
+	var addrs []string
+	for _, h := range c.WebHosts() {
+		addrs = append(addrs, h.Address)
+	}
+	return uniq(addrs)
+}
+
 // PG returns the PostgreSQL sizing.
 func (c *Context) PG() site.PostgreSQL { return c.Sizing.PostgreSQL }
 

@@ -42,7 +42,9 @@ func NewContext(s *site.Site, in site.Instance) *Context {
 // builders are the per-package spec builders, in the order plan lists them.
 var builders []func(*Context) packaging.Spec
 
-// register adds a package builder; each role file calls it from init.
+// register adds a package builder; each role file calls it from init. A
+// builder returns a Spec without a Name when the instance has no such
+// package.
 func register(b func(*Context) packaging.Spec) { builders = append(builders, b) }
 
 // Plan returns the specs of every package of one instance.
@@ -51,6 +53,9 @@ func Plan(s *site.Site, in site.Instance) []packaging.Spec {
 	specs := make([]packaging.Spec, 0, len(builders))
 	for _, b := range builders {
 		sp := b(c)
+		if sp.Name == "" {
+			continue
+		}
 		sp.Maintainer = cmp.Or(sp.Maintainer, s.Maintainer)
 		sp.Homepage = cmp.Or(sp.Homepage, c.URL())
 		specs = append(specs, sp)

@@ -16,10 +16,10 @@ import (
 // shellScript is one shell script a package ships or runs.
 type shellScript struct{ name, body string }
 
-// defaultSiteScripts returns every helper and maintainer script the default
-// site's packages contain.
-func defaultSiteScripts() []shellScript {
-	s := site.Default()
+// siteScripts returns every helper and maintainer script the packages of
+// the default site and of the boot tests' site (NFS from the services host)
+// contain.
+func siteScripts(t *testing.T) []shellScript {
 	var out []shellScript
 	seen := map[string]bool{}
 	add := func(name, body string) {
@@ -28,6 +28,14 @@ func defaultSiteScripts() []shellScript {
 			out = append(out, shellScript{name, body})
 		}
 	}
+	for _, s := range []*site.Site{site.Default(), bootTestSite(t)} {
+		addScripts(s, add)
+	}
+	return out
+}
+
+// addScripts passes every script of a site's packages to add.
+func addScripts(s *site.Site, add func(name, body string)) {
 	for _, in := range s.Instances {
 		for _, sp := range roles.Plan(s, in) {
 			for _, f := range sp.Files {
@@ -45,12 +53,11 @@ func defaultSiteScripts() []shellScript {
 			add(prefix+"postrm", sc.Postrm)
 		}
 	}
-	return out
 }
 
 // TestScriptsParse runs sh -n on every script.
 func TestScriptsParse(t *testing.T) {
-	scripts := defaultSiteScripts()
+	scripts := siteScripts(t)
 	assert.Greater(t, len(scripts), 10)
 	for _, sc := range scripts {
 		cmd := exec.Command("sh", "-n")
@@ -63,7 +70,7 @@ func TestScriptsParse(t *testing.T) {
 // TestScriptsShellcheck runs shellcheck (POSIX sh dialect) on every script.
 func TestScriptsShellcheck(t *testing.T) {
 	need.Tool(t, "shellcheck")
-	for _, sc := range defaultSiteScripts() {
+	for _, sc := range siteScripts(t) {
 		cmd := exec.Command("shellcheck", "--shell=sh", "--severity=style", "-")
 		cmd.Stdin = strings.NewReader(sc.body)
 		out, err := cmd.CombinedOutput()

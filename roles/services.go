@@ -37,24 +37,29 @@ func services(c *Context) packaging.Spec {
 			Capabilities:   []string{"CAP_SETUID", "CAP_SETGID"},
 		},
 	}
+	nfsNote, nfsDepends := "", []string(nil)
+	if c.ExportsStorage() {
+		nfsNote = ", and the NFS export of the shared storage,"
+		nfsDepends = []string{"invenio-nfs (= ${binary:Version})"}
+	}
 	return packaging.Spec{
 		Name:     "invenio-services",
 		Section:  "admin",
 		Synopsis: "InvenioRDM services host for the " + c.Instance.Name + " instance",
 		Description: "Installs and configures PostgreSQL, Redis, RabbitMQ, the search engine\n" +
-			"and Exim4 for the " + c.Instance.Name + " instance, and provisions them at boot: once\n" +
+			"and Exim4" + nfsNote + " for the " + c.Instance.Name + " instance, and provisions them at boot: once\n" +
 			"/etc/invenio/secrets.env is present, invenio-provision.service creates the\n" +
 			"invenio database role and database, the RabbitMQ vhost and user (and\n" +
 			"deletes guest), and sets the Redis password. It runs again whenever the\n" +
 			"secrets file changes.",
-		Depends: []string{
+		Depends: append([]string{
 			"invenio-common (= ${binary:Version})",
 			"invenio-postgresql (= ${binary:Version})",
 			"invenio-redis (= ${binary:Version})",
 			"invenio-rabbitmq (= ${binary:Version})",
 			"invenio-search (= ${binary:Version})",
 			"invenio-mail (= ${binary:Version})",
-		},
+		}, nfsDepends...),
 		Files: []packaging.File{
 			script("/usr/libexec/invenio/provision", "provision.tmpl", c),
 			unitFile("invenio-provision.service", "provision.service.tmpl", data),

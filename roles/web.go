@@ -1,10 +1,7 @@
 package roles
 
 import (
-	"strings"
-
 	"gitlab.tugraz.at/invenio/invenio-infra/packaging"
-	"gitlab.tugraz.at/invenio/invenio-infra/site"
 	"gitlab.tugraz.at/invenio/invenio-infra/systemd"
 )
 
@@ -56,13 +53,10 @@ func web(c *Context) packaging.Spec {
 	}
 	files = append(files, unitFile("invenio-web.target", "invenio-web.target.tmpl",
 		map[string]any{"Instance": c.Instance.Name, "Units": names}))
-	depends := []string{"invenio-common (= ${binary:Version})", "nginx", c.App().Package}
-	if m := mountUnit(c); m != nil {
-		files = append(files, *m)
-		name := strings.TrimPrefix(m.Path, "/usr/lib/systemd/system/")
-		actions = append(actions, systemd.UnitAction{Name: name, Enable: true, Start: true})
-		depends = append(depends, storageDepends(c.Site.Storage.Type))
-	}
+	storage := storageForWeb(c)
+	files = append(files, storage.files...)
+	actions = append(actions, storage.units...)
+	depends := append([]string{"invenio-common (= ${binary:Version})", "nginx", c.App().Package}, storage.depends...)
 	actions = append(actions,
 		systemd.UnitAction{Name: "invenio-web.target", Enable: true, Start: true},
 		systemd.UnitAction{Name: "nginx.service", Restart: true})
@@ -77,7 +71,8 @@ func web(c *Context) packaging.Spec {
 		Depends: depends,
 		Files:   files,
 		Maint: systemd.Maint{
-			Units: actions,
+			Units:    actions,
+			Tmpfiles: storage.tmpfiles,
 			// The site is enabled while the package is installed: the link
 			// goes on remove (the conffile stays until purge) and comes back
 			// on configure.
@@ -139,38 +134,4 @@ func appHardening(c *Context) systemd.HardenOptions {
 		rw = append(rw, s)
 	}
 	return systemd.HardenOptions{ReadWritePaths: rw, Network: true}
-}
-
-// mountUnit returns the shared storage's mount unit, or nil without shared storage.
-func mountUnit(c *Context) *packaging.File {
-	st := c.Site.Storage
-	if c.Storage() == "" {
-		return nil
-	}
-	fsType := "nfs"
-	if st.Type == site.StorageCephFS {
-		fsType = "ceph"
-	}
-	opts := st.Options
-	if len(opts) == 0 {
-		opts = []string{"_netdev", "noatime"}
-	}
-	data := map[string]string{
-		"Type": string(st.Type), "Source": st.Source, "Mountpoint": st.Mountpoint,
-		"FSType": fsType, "Options": strings.Join(opts, ","),
-	}
-	f := unitFile(mountUnitName(st.Mountpoint), "storage.mount.tmpl", data)
-	return &f
-}
-
-// mountUnitName escapes a mountpoint into its unit name, as systemd-escape --path does.
-func mountUnitName(p string) string {
-	return systemd.EscapePath(p) + ".mount"
-}
-
-func storageDepends(t site.StorageType) string {
-	if t == site.StorageCephFS {
-		return "ceph-common"
-	}
-	return "nfs-common"
 }

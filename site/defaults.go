@@ -13,6 +13,9 @@ const (
 	DefaultEngine = OpenSearch
 	// DefaultMountpoint is where shared storage is mounted.
 	DefaultMountpoint = "/storage"
+	// DefaultExport is the directory a services host that serves the shared
+	// storage exports.
+	DefaultExport = "/srv/invenio/storage"
 )
 
 // defaultApplication is a stock InvenioRDM application installed by a
@@ -72,6 +75,9 @@ func applyDefaults(s *Site, ps *positions) {
 	d.search(s)
 	d.str("storage.type", (*string)(&s.Storage.Type), string(StorageNone))
 	d.str("storage.mountpoint", &s.Storage.Mountpoint, DefaultMountpoint)
+	if s.Storage.Server != "" {
+		d.str("storage.export", &s.Storage.Export, DefaultExport)
+	}
 	d.sizing(&s.Sizing)
 	for i := range s.Instances {
 		d.instance(indexPath("instances", i), &s.Instances[i])

@@ -49,6 +49,8 @@ var badCases = []string{
 	"unknown-role", "bad-instance-url", "bad-repository-url", "bad-names",
 	"unknown-engine", "search-apt-and-deb", "apt-source-incomplete", "search-deb-not-deb",
 	"storage-no-source", "storage-relative-mountpoint", "storage-unknown-type", "storage-none-with-source",
+	"storage-source-and-server", "storage-unknown-server", "storage-export-without-server", "storage-server-not-nfs",
+	"storage-relative-export", "storage-none-with-server", "storage-server-on-web-host",
 	"sizing-zero", "bad-sizes", "bad-redis-policy", "bad-smarthost",
 	"tls-relative", "tls-missing", "application-paths", "application-modules", "bad-maintainer",
 	"missing-instances", "missing-fields", "empty-values", "many-errors", "bad-network",

@@ -106,8 +106,17 @@ const (
 type Storage struct {
 	// Type is "cephfs", "nfs" or "none".
 	Type StorageType `yaml:"type" json:"type" jsonschema:"enum=none,enum=cephfs,enum=nfs"`
-	// Source is what is mounted, e.g. "10.0.0.5:/export" or "mon1,mon2:/invenio".
+	// Source is what is mounted, e.g. "10.0.0.5:/export" or "mon1,mon2:/invenio";
+	// not with server.
 	Source string `yaml:"source,omitempty" json:"source,omitempty"`
+	// Server is "services" when each instance's services host exports the
+	// storage over NFS to the instance's web hosts, instead of a source; an
+	// instance whose only host does everything keeps the files in the
+	// mountpoint directory itself.
+	Server Role `yaml:"server,omitempty" json:"server,omitempty" jsonschema:"enum=services"`
+	// Export is the directory the services host exports when server is set;
+	// default /srv/invenio/storage.
+	Export string `yaml:"export,omitempty" json:"export,omitempty"`
 	// Mountpoint is where the storage is mounted; the application's data lives below it.
 	Mountpoint string `yaml:"mountpoint,omitempty" json:"mountpoint,omitempty"`
 	// Options are the mount options.
@@ -238,6 +247,26 @@ type Host struct {
 	Roles []Role `yaml:"roles" json:"roles" jsonschema:"required,minItems=1,uniqueItems=true,enum=web,enum=services"`
 	// Beat runs Celery beat (and the jobs scheduler) on this host; exactly one web host per instance.
 	Beat bool `yaml:"beat,omitempty" json:"beat,omitempty"`
+}
+
+// Served reports whether each instance's services host serves the storage
+// (storage.server: services).
+func (st Storage) Served() bool {
+	return st.Type == StorageNFS && st.Server == RoleServices
+}
+
+// LocalStorage reports whether instance in keeps the shared storage in a
+// plain directory at the mountpoint: its services host serves the storage
+// and is its only web host (validation allows no other web host then), so
+// nothing is exported or mounted.
+func (s *Site) LocalStorage(in Instance) bool {
+	return s.Storage.Served() && in.Services().Has(RoleWeb)
+}
+
+// ExportsStorage reports whether instance in's services host exports the
+// shared storage over NFS to the instance's web hosts.
+func (s *Site) ExportsStorage(in Instance) bool {
+	return s.Storage.Served() && !in.Services().Has(RoleWeb)
 }
 
 // Has reports whether the host has role r.

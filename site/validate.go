@@ -103,12 +103,19 @@ func (v *validator) application() {
 
 // absPath checks a required absolute path.
 func (v *validator) absPath(path, value, example string) {
+	v.absPathOK(path, value, example)
+}
+
+// absPathOK checks a required absolute path and reports whether it is one.
+func (v *validator) absPathOK(path, value, example string) bool {
 	if !v.present(path, value, example) {
-		return
+		return false
 	}
 	if err := checkAbsPath(value); err != nil {
 		v.bad(path, value, err, "write an absolute path, e.g. "+example)
+		return false
 	}
+	return true
 }
 
 // module checks a uWSGI module reference.
@@ -173,24 +180,63 @@ func (v *validator) mail() {
 	}
 }
 
-// storage checks the shared storage.
+// storage checks the shared storage: its type, where it comes from (a
+// source, or the services host as server), its paths and mount options.
 func (v *validator) storage() {
 	st := v.s.Storage
 	types := []string{string(StorageNone), string(StorageCephFS), string(StorageNFS)}
 	switch {
 	case !slices.Contains(types, string(st.Type)):
 		v.bad("storage.type", string(st.Type), errors.New("is not a storage type"), suggest(string(st.Type), types))
-	case st.Type == StorageNone && st.Source != "":
-		v.errAt("storage.source", "set type: cephfs or type: nfs, or remove source",
-			"storage.source is set but storage.type is none")
-	case st.Type != StorageNone:
+	case st.Type == StorageNone:
+		v.unusedWithoutType("storage.source", st.Source, "type: cephfs or type: nfs")
+		v.unusedWithoutType("storage.server", string(st.Server), "type: nfs")
+	case st.Server != "":
+		v.storageServer(st)
+	default:
 		v.present("storage.source", st.Source, storageExample(st.Type))
+	}
+	if st.Server == "" && st.Export != "" {
+		v.errAt("storage.export", "add server: services, or leave export out: source names the export of a server of your own",
+			"storage.export is set but storage.server is not")
 	}
 	v.absPath("storage.mountpoint", st.Mountpoint, DefaultMountpoint)
 	for i, o := range st.Options {
 		if o == "" || strings.ContainsAny(o, ", \t") {
 			v.bad(indexPath("storage.options", i), o, errors.New("is not a single mount option"),
 				"write one option per list item, e.g. [noatime, _netdev]")
+		}
+	}
+}
+
+// unusedWithoutType reports a storage key that is set while the type is none.
+func (v *validator) unusedWithoutType(path, value, types string) {
+	if value != "" {
+		v.errAt(path, fmt.Sprintf("set %s, or remove %s", types, lastKey(path)),
+			"%s is set but storage.type is none", path)
+	}
+}
+
+// storageServer checks storage that the services host serves: over NFS,
+// instead of a source, from a clean absolute directory.
+func (v *validator) storageServer(st Storage) {
+	servers := []string{string(RoleServices)}
+	switch {
+	case !slices.Contains(servers, string(st.Server)):
+		v.bad("storage.server", string(st.Server), errors.New("is not a host that can serve the storage"), suggest(string(st.Server), servers))
+	case st.Source != "":
+		v.errAt("storage.server", "keep source for an NFS server of your own, or server: services to have each instance's services host export it, not both",
+			"storage has both source and server")
+	case st.Type != StorageNFS:
+		v.errAt("storage.server", "set type: nfs, or name the Ceph monitors in source instead of server",
+			"storage.server is set but storage.type is %s; the services host serves NFS only", st.Type)
+	}
+	if v.absPathOK("storage.export", st.Export, DefaultExport) {
+		if st.Export == "/" {
+			v.bad("storage.export", st.Export, errors.New("is the root directory"), "export a directory of its own, e.g. "+DefaultExport)
+		} else if strings.ContainsAny(st.Export, " \t\"'\\#()") {
+			v.bad("storage.export", st.Export, errors.New("contains characters exports(5) would need quoted"),
+				"use letters, digits and - _ . / in the path, e.g. "+DefaultExport)
 		}
 	}
 }

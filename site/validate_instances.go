@@ -159,6 +159,25 @@ func (v *validator) hosts(path string, in *Instance, seen *siteWide) {
 	if rolesKnown {
 		// Counting roles after a misspelt one would only repeat that error.
 		v.roleCounts(path, in)
+		v.storageHost(hp, in)
+	}
+}
+
+// storageHost checks that a services host that exports the shared storage
+// to the instance's web hosts is not a web host itself. Every web host gets
+// the same package, so all of them mount the storage the same way; only a
+// services host that is the instance's only web host may keep the files in
+// a plain directory instead.
+func (v *validator) storageHost(hostsPath string, in *Instance) {
+	if !v.s.Storage.Served() || len(in.HostsWith(RoleWeb)) < 2 {
+		return
+	}
+	for i, h := range in.Hosts {
+		if h.Has(RoleServices) && h.Has(RoleWeb) {
+			v.errAt(indexPath(hostsPath, i)+".roles",
+				"leave web to the other hosts, run the instance on this host alone, or name an NFS server of your own in storage.source",
+				"host %q exports the shared storage to the other web hosts and cannot be a web host itself", h.Name)
+		}
 	}
 }
 

@@ -34,6 +34,12 @@ type UnitAction struct {
 	// Restart is for units the package only reconfigures (through a drop-in or
 	// a config file): try-restart on configure so the new settings apply.
 	Restart bool
+	// Reload is for units the package only reconfigures and that take most
+	// changes with a reload (nfs-server re-reads its exports): on configure
+	// after an upgrade try-reload-or-restart, so clients are not disturbed,
+	// and try-restart on a first installation, when settings that only a
+	// restart applies are new too.
+	Reload bool
 }
 
 // Scripts are the four maintainer scripts of a package; an empty string

@@ -68,6 +68,10 @@ func (g generator) restarted() []string {
 	return g.unitsWhere(func(u UnitAction) bool { return u.Restart && !u.Start })
 }
 
+func (g generator) reloaded() []string {
+	return g.unitsWhere(func(u UnitAction) bool { return u.Reload && !u.Restart && !u.Start })
+}
+
 // postinst is the postinst, or "" when it has nothing to do.
 func (g generator) postinst() string {
 	var blocks []string
@@ -88,6 +92,9 @@ func (g generator) postinst() string {
 	}
 	if units := g.restarted(); len(units) > 0 {
 		blocks = append(blocks, autoscript("dh_installsystemd", g.tryRestartBlock(units)))
+	}
+	if units := g.reloaded(); len(units) > 0 {
+		blocks = append(blocks, ownScript("reload on upgrade (no debhelper snippet does)", g.reloadBlock(units)))
 	}
 	return g.script("postinst", "configure|abort-upgrade|abort-deconfigure|abort-remove|triggered", blocks)
 }
@@ -180,6 +187,11 @@ func autoscript(helper, block string) string {
 		block + "# End of added section\n"
 }
 
+// ownScript marks a block of ours that no debhelper snippet matches.
+func ownScript(what, block string) string {
+	return "# Added by invenio-infra: " + what + "\n" + block + "# End of added section\n"
+}
+
 // onAction runs the package's snippets when the script's argument is action.
 func onAction(action string, snippets []string) string {
 	body := make([]string, len(snippets))
@@ -258,6 +270,25 @@ func (g generator) tryRestartBlock(units []string) string {
 	if [ -z "${DPKG_ROOT:-}" ] && [ -d ` + g.runDir + ` ]; then
 		systemctl --system daemon-reload >/dev/null || true
 		deb-systemd-invoke try-restart ` + quoteAll(units) + ` >/dev/null || true
+	fi
+fi
+`
+}
+
+// reloadBlock reloads units the package only reconfigures, if they run:
+// try-reload-or-restart after an upgrade, try-restart on a first
+// installation ($2, the old version, is empty): tryRestartBlock with an
+// action chosen as startBlock chooses its own.
+func (g generator) reloadBlock(units []string) string {
+	return configureOrAbort + `
+	if [ -z "${DPKG_ROOT:-}" ] && [ -d ` + g.runDir + ` ]; then
+		systemctl --system daemon-reload >/dev/null || true
+		if [ -n "$2" ]; then
+			_dh_action=try-reload-or-restart
+		else
+			_dh_action=try-restart
+		fi
+		deb-systemd-invoke $_dh_action ` + quoteAll(units) + ` >/dev/null || true
 	fi
 fi
 `

@@ -46,6 +46,13 @@ var maintFixtures = map[string]Maint{
 		Package: "invenio-postgresql",
 		Units:   []UnitAction{{Name: "postgresql@15-main.service", Restart: true}},
 	},
+	// Settings of someone else's unit that a reload applies.
+	"reload": {
+		Package:   "invenio-nfs",
+		Tmpfiles:  []string{"invenio-nfs.conf"},
+		Configure: []string{"snippet configure"},
+		Units:     []UnitAction{{Name: "nfs-server.service", Reload: true}},
+	},
 }
 
 func TestScriptsGolden(t *testing.T) {
@@ -361,4 +368,18 @@ func TestScriptsDropInOnly(t *testing.T) {
 	assert.Empty(t, r.scripts.Prerm)
 	assert.Equal(t, []string{"systemctl --system daemon-reload"}, r.run("postrm", "remove"))
 	assert.Empty(t, r.run("postrm", "purge"))
+}
+
+func TestScriptsReload(t *testing.T) {
+	r := newScriptRunner(t, maintFixtures["reload"], true)
+	first := []string{"systemd-tmpfiles --create invenio-nfs.conf", "snippet configure",
+		"systemctl --system daemon-reload", "deb-systemd-invoke try-restart nfs-server.service"}
+	assert.Equal(t, first, r.run("postinst", "configure", ""), "a first installation restarts")
+	upgrade := append(first[:3:3], "deb-systemd-invoke try-reload-or-restart nfs-server.service")
+	assert.Equal(t, upgrade, r.run("postinst", "configure", "1.0-1"), "an upgrade reloads")
+	assert.Empty(t, r.scripts.Prerm)
+	assert.Equal(t, []string{"systemctl --system daemon-reload"}, r.run("postrm", "remove"))
+
+	r = newScriptRunner(t, maintFixtures["reload"], false)
+	assert.Equal(t, first[:2], r.run("postinst", "configure", ""), "no reload without systemd")
 }
