@@ -56,9 +56,13 @@ func (t *Test) run(ctx context.Context, suite, name string, g *guest, c check) {
 
 // readyCheck holds the power-on-to-ready time against the role's budget.
 func (t *Test) readyCheck(g *guest) check {
-	return func(_ context.Context, out io.Writer) error {
+	return func(ctx context.Context, out io.Writer) error {
 		b := t.budget(g)
 		fmt.Fprintf(out, "power-on to ready: %.1fs (budget %s, %s)\n", g.Ready.Seconds(), b, t.accel.Accel)
+		// Where the time went, as the guest's systemd saw it.
+		if a, err := g.run(ctx, "systemd-analyze time; systemd-analyze blame --no-pager | head -n 8"); err == nil {
+			fmt.Fprint(out, a)
+		}
 		if g.Ready > b {
 			return fmt.Errorf("ready after %.1fs, over the %s budget (%s)", g.Ready.Seconds(), b, t.accel.Accel)
 		}
@@ -158,7 +162,12 @@ func (t *Test) mounted(ctx context.Context, g *guest, out io.Writer) []string {
 	if !g.Has(site.RoleWeb) || st.Type == site.StorageNone || st.Type == "" {
 		return nil
 	}
-	fs, err := g.run(ctx, "findmnt -n -o FSTYPE,SOURCE --target "+shellQuote(st.Mountpoint))
+	if t.site.LocalStorage(t.in) {
+		// One host serves itself: the storage is a local directory.
+		fmt.Fprintf(out, "%s: a local directory (the services host is this web host)\n", st.Mountpoint)
+		return nil
+	}
+	fs, err := g.run(ctx, "findmnt -n -o FSTYPE,SOURCE --mountpoint "+shellQuote(st.Mountpoint))
 	fmt.Fprintf(out, "%s: %s\n", st.Mountpoint, strings.TrimSpace(fs))
 	if err != nil {
 		return []string{st.Mountpoint + " not mounted"}

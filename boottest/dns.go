@@ -81,4 +81,3 @@ func (ns *nameServer) serve(w dns.ResponseWriter, r *dns.Msg) {
 
 // Close stops the server.
 func (ns *nameServer) Close() error { return ns.srv.Shutdown() }
-

@@ -65,6 +65,9 @@ func newBootTest(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if _, err := selectInstances(s, []string{o.Instance}); err != nil {
+				return err
+			}
 			bo.Site, bo.Out, bo.Log = s, cmd.OutOrStdout(), g.logger(cmd)
 			res, err := boottest.Run(cmd.Context(), bo)
 			if res.Duration > 0 {
