@@ -93,6 +93,9 @@ type Result struct {
 	Duration time.Duration
 	// Report is the JUnit document (also written to Options.Report).
 	Report junit.Testsuites
+	// Figures are the measured figures, one per line: readiness per host,
+	// the services host's reboot and the failover, the whole test's time.
+	Figures []string
 }
 
 // Test is one running boot test.
@@ -116,6 +119,16 @@ type Test struct {
 	runner  *junit.Runner
 	log     *slog.Logger
 	work    string
+
+	mu      sync.Mutex
+	figures []string
+}
+
+// figure records one measured figure for the summary.
+func (t *Test) figure(format string, a ...any) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.figures = append(t.figures, fmt.Sprintf(format, a...))
 }
 
 // Run boots the instance and runs every check. The error is for a test
@@ -400,6 +413,10 @@ func (t *Test) result(start time.Time) Result {
 	for _, g := range t.guests {
 		res.Ready[g.Host.Name] = g.Ready
 	}
+	t.mu.Lock()
+	res.Figures = append(slices.Clone(t.figures), fmt.Sprintf("whole instance test (%d hosts, %s): %.1fs, %d passed, %d failed, %d skipped",
+		len(t.guests), t.accel.Accel, res.Duration.Seconds(), p, f, s))
+	t.mu.Unlock()
 	res.Report = t.runner.Report("invenio-infra boot-test " + t.in.Name)
 	return res
 }
@@ -415,6 +432,10 @@ func (t *Test) writeReport(res Result) error {
 			if err := os.WriteFile(filepath.Join(logDir, g.Host.Name+".log"), []byte(g.console()), 0o644); err != nil {
 				return err
 			}
+		}
+		figures := strings.Join(res.Figures, "\n") + "\n"
+		if err := os.WriteFile(filepath.Join(logDir, "figures.txt"), []byte(figures), 0o644); err != nil {
+			return err
 		}
 	}
 	if t.opts.Report == "" {

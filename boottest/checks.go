@@ -59,6 +59,7 @@ func (t *Test) readyCheck(g *guest) check {
 	return func(ctx context.Context, out io.Writer) error {
 		b := t.budget(g)
 		fmt.Fprintf(out, "power-on to ready: %.1fs (budget %s, %s)\n", g.Ready.Seconds(), b, t.accel.Accel)
+		t.figure("%s (%s): power-on to ready %.1fs (budget %s, %s)", g.Host.Name, roleNames(g.Host), g.Ready.Seconds(), b, t.accel.Accel)
 		// Where the time went, as the guest's systemd saw it.
 		if a, err := g.run(ctx, "systemd-analyze time; systemd-analyze blame --no-pager | head -n 8"); err == nil {
 			fmt.Fprint(out, a)
@@ -68,6 +69,15 @@ func (t *Test) readyCheck(g *guest) check {
 		}
 		return nil
 	}
+}
+
+// roleNames joins a host's roles, e.g. "web+services".
+func roleNames(h site.Host) string {
+	var out []string
+	for _, r := range h.Roles {
+		out = append(out, string(r))
+	}
+	return strings.Join(out, "+")
 }
 
 // expectedUnits are the units a host's roles must have active, and the

@@ -53,6 +53,7 @@ func (t *Test) rebootCheck() check {
 		}
 		fmt.Fprintf(out, "web tier recovered: record and task round trip %.1fs after the reboot began (%.1fs after the services host was ready)\n",
 			time.Since(start).Seconds(), (time.Since(start) - back).Seconds())
+		t.figure("%s reboot: ready again after %.1fs, web tier recovered %.1fs later", svc.Host.Name, back.Seconds(), (time.Since(start) - back).Seconds())
 		for _, g := range t.webGuests() {
 			failed, err := g.run(ctx, "systemctl --failed --no-legend --plain | awk '{print $1}'")
 			if err != nil {
@@ -144,6 +145,12 @@ func (t *Test) failoverCheck() check {
 			get(&after)
 		}
 		fmt.Fprintf(out, "after: %s\n", after)
+		last := "none failed"
+		if during.failed > 0 {
+			last = fmt.Sprintf("the last failed %.1fs after the power-off", during.lastFail.Sub(off).Seconds())
+		}
+		t.figure("failover (%s powered off): %d of %d requests in %s failed, %s", victim.Host.Name,
+			during.failed, during.ok+during.failed, failoverWindow, last)
 		if during.failed > 0 && during.lastFail.Sub(off) > detectAllowed {
 			return fmt.Errorf("a request failed %.1fs after the power-off, after the health check should have noticed (%s)",
 				during.lastFail.Sub(off).Seconds(), detectAllowed)

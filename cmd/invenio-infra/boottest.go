@@ -70,6 +70,9 @@ func newBootTest(g *globalOptions) *cobra.Command {
 			}
 			bo.Site, bo.Out, bo.Log = s, cmd.OutOrStdout(), g.logger(cmd)
 			res, err := boottest.Run(cmd.Context(), bo)
+			for _, f := range res.Figures {
+				fmt.Fprintln(cmd.OutOrStdout(), "figure:", f)
+			}
 			if res.Duration > 0 {
 				fmt.Fprintf(cmd.OutOrStdout(), "boot-test %s: %d passed, %d failed, %d skipped in %.1fs (%s)\n",
 					o.Instance, res.Passed, res.Failed, res.Skipped, res.Duration.Seconds(), res.Accel)
