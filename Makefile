@@ -30,7 +30,11 @@ RELEASEFLAGS ?= --stand-ins
 # and .ci/run.
 SHELL_SCRIPTS = $(shell grep -lsE '^\#!.*\b(ba)?sh\b' $$(find scripts -type f 2>/dev/null) .ci/run 2>/dev/null)
 
-.PHONY: help build deps test test-quick bench lint release clean
+# Jobs of .gitlab-ci.yml for `make pipeline`, e.g. JOBS="lint packages"
+# (default: the whole pipeline).
+JOBS ?=
+
+.PHONY: help build deps test test-quick bench lint release pipeline clean
 
 help: ## list the targets
 	@echo "usage: make TARGET [VAR=value]"
@@ -38,7 +42,7 @@ help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
 		awk 'BEGIN {FS = ":.*?## "}; {printf "  %-11s %s\n", $$1, $$2}'
 	@echo
-	@echo "variables: PKGS=$(PKGS) TEST_TIMEOUT=$(TEST_TIMEOUT) BENCHTIME=$(BENCHTIME) BENCH=$(BENCH) GOTESTFLAGS=$(GOTESTFLAGS) OUT=$(OUT) RELEASEFLAGS=$(RELEASEFLAGS)"
+	@echo "variables: PKGS=$(PKGS) TEST_TIMEOUT=$(TEST_TIMEOUT) BENCHTIME=$(BENCHTIME) BENCH=$(BENCH) GOTESTFLAGS=$(GOTESTFLAGS) OUT=$(OUT) RELEASEFLAGS=$(RELEASEFLAGS) JOBS=$(JOBS)"
 	@echo "caches (root filesystems, image base roots, packages): \$$INVENIO_INFRA_CACHE, else \$$XDG_CACHE_HOME/invenio-infra, else ~/.cache/invenio-infra"
 
 build: ## build bin/invenio-infra
@@ -67,6 +71,9 @@ lint: ## gofmt, go vet, shellcheck
 
 release: deps ## the main job on the default site: packages, signed repository and role images into out/
 	$(GO) run ./cmd/invenio-infra release --out $(OUT) $(RELEASEFLAGS)
+
+pipeline: deps ## run .gitlab-ci.yml's jobs here with gitlab-ci-local, publishing as a dry run (JOBS=...)
+	scripts/pipeline $(JOBS)
 
 clean: ## remove bin/ and out/ (not the test cache)
 	rm -rf bin $(OUT)
