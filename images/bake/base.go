@@ -260,6 +260,16 @@ func (c baseCache) build(ctx context.Context, b Base, st MirrorState, final stri
 		if err := os.MkdirAll(c.debCache, 0o755); err != nil {
 			return cachedBase{}, err
 		}
+		// mmdebstrap copies the package cache in and out with tar; two
+		// bootstraps at once (bakes of other role sets, tests in parallel)
+		// would each see the other's files change under them.
+		unlock, err := lockFile(ctx, c.debCache+".lock", func() {
+			c.log("waiting for another bake using the package cache", "lock", c.debCache+".lock")
+		})
+		if err != nil {
+			return cachedBase{}, err
+		}
+		defer unlock()
 	}
 	_, err = os.Stat(EatMyDataHooks)
 	args := MmdebstrapArgs(b, filepath.Join(tmp, "root"), BootstrapOptions{DebCache: c.debCache, EatMyData: err == nil})
