@@ -145,9 +145,23 @@ func (t *Test) unitsCheck(g *guest) check {
 			problems = append(problems, u+" failed")
 		}
 		if len(problems) > 0 {
+			t.journals(ctx, g, out, problems)
 			return fmt.Errorf("%s", strings.Join(problems, ", "))
 		}
 		return nil
+	}
+}
+
+// journals writes the status and last journal lines of the units named
+// first in problems ("UNIT state") to out, for the report.
+func (t *Test) journals(ctx context.Context, g *guest, out io.Writer, problems []string) {
+	for _, p := range problems {
+		u, _, _ := strings.Cut(p, " ")
+		if !strings.Contains(u, ".") {
+			continue
+		}
+		j, _ := g.run(ctx, "systemctl status --no-pager --lines=0 "+shellQuote(u)+"; journalctl --no-pager -b -n 40 -u "+shellQuote(u))
+		fmt.Fprintf(out, "--- %s\n%s", u, j)
 	}
 }
 
