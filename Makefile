@@ -59,9 +59,15 @@ test-quick: ## run the fast tests only (go test -short, no slow tests, missing t
 	env -u INVENIO_INFRA_SLOW -u INVENIO_INFRA_STRICT \
 		$(GO) test -short $(GOTESTFLAGS) $(PKGS)
 
-bench: ## run the benchmarks and print their figures (BENCH=regexp, BENCHTIME=1s or Nx)
+bench: ## run the benchmarks and print their figures, and the last boot tests' (BENCH=regexp, BENCHTIME=1s or Nx)
 	INVENIO_INFRA_SLOW=1 \
 		$(GO) test -run '^$$' -bench '$(BENCH)' -benchtime $(BENCHTIME) -benchmem -timeout $(TEST_TIMEOUT) $(GOTESTFLAGS) $(PKGS)
+	@# Whole-VM boots take minutes each under TCG: they are measured once, by
+	@# the boot-test jobs (`invenio-infra boot-test`), not again here.
+	@for f in $(OUT)/reports/boot-*/figures.txt; do \
+		[ -f "$$f" ] || { echo "boot-test figures: none yet (run the pipeline's boot-test jobs or invenio-infra boot-test --report $(OUT)/reports/boot-INSTANCE.xml)"; break; }; \
+		echo "--- boot-test figures: $$f"; cat "$$f"; \
+	done
 
 lint: ## gofmt, go vet, shellcheck
 	@out=$$(find . -path './.*' -prune -o -path '*/testdata' -prune -o -name '*.go' -print0 | xargs -0 -r gofmt -l); \
