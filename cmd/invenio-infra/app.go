@@ -5,9 +5,12 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
+	"gitlab.tugraz.at/invenio/invenio-infra/images/bake"
+	"gitlab.tugraz.at/invenio/invenio-infra/packaging"
 	"gitlab.tugraz.at/invenio/invenio-infra/packaging/apppkg"
 	"gitlab.tugraz.at/invenio/invenio-infra/site"
 	"gitlab.tugraz.at/invenio/invenio-infra/testing/fixtureapp"
@@ -102,7 +105,7 @@ func (o *appPackageOptions) options(s *site.Site) (fs.FS, apppkg.Options) {
 	var tree fs.FS
 	var po apppkg.Options
 	if o.Fixture {
-		tree, po = fixtureapp.Tree(), fixtureapp.Options(s, o.Suite)
+		tree, po = fixtureTree(s, o.Suite)
 	} else {
 		tree = os.DirFS(o.Tree)
 		po = apppkg.Options{
@@ -125,14 +128,94 @@ func (o *appPackageOptions) run(cmd *cobra.Command, g *globalOptions, s *site.Si
 		return err
 	}
 	tree, po := o.options(s)
-	if _, err := apppkg.Spec(tree, po); err != nil {
-		return usageError{err}
-	}
-	g.progress(cmd, "packaging application %s %s for Python %s into %s", po.Name, b.Version, po.Python, po.App.Virtualenv)
-	p, err := apppkg.Write(o.Out, tree, po, b)
+	p, err := buildApp(cmd, g, o.Out, tree, po, b)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintln(cmd.OutOrStdout(), p)
+	return nil
+}
+
+// fixtureTree returns the fixture application's tree and its package
+// options as the site's application package for hosts of a Debian suite.
+func fixtureTree(s *site.Site, suite string) (fs.FS, apppkg.Options) {
+	return fixtureapp.Tree(), fixtureapp.Options(s, suite)
+}
+
+// buildApp packages an application tree into dir and returns the path of
+// the package file.
+func buildApp(cmd *cobra.Command, g *globalOptions, dir string, tree fs.FS, po apppkg.Options, b packaging.BuildOptions) (string, error) {
+	if _, err := apppkg.Spec(tree, po); err != nil {
+		return "", usageError{err}
+	}
+	g.progress(cmd, "packaging application %s %s for Python %s into %s", po.Name, b.Version, po.Python, po.App.Virtualenv)
+	return apppkg.Write(dir, tree, po, b)
+}
+
+// appFlags are the flags of release and image that choose the images'
+// application package: the fixture application, or a package file.
+type appFlags struct {
+	Fixture bool
+	Deb     string
+	// deb is what checkDeb read from Deb.
+	deb bake.IndexPackage
+}
+
+// register adds --app-fixture and --app-deb to cmd; where says where the
+// package goes.
+func (a *appFlags) register(cmd *cobra.Command, where string) {
+	f := cmd.Flags()
+	f.BoolVar(&a.Fixture, "app-fixture", false, "build the fixture application (tests only) as the site's application package "+where)
+	f.StringVar(&a.Deb, "app-deb", "", "the site's application package file, installed "+where)
+}
+
+// check validates the flags: at most one, and a package file that exists.
+func (a *appFlags) check() error {
+	if a.Fixture && a.Deb != "" {
+		return usageError{errors.New("give at most one of --app-fixture and --app-deb")}
+	}
+	if a.Deb == "" {
+		return nil
+	}
+	fi, err := os.Stat(a.Deb)
+	if err != nil {
+		return usageError{fmt.Errorf("--app-deb: %w", err)}
+	}
+	if !fi.Mode().IsRegular() {
+		return usageError{fmt.Errorf("--app-deb %s is not a file", a.Deb)}
+	}
+	return nil
+}
+
+// checkDeb checks that --app-deb holds the site's application package.
+func (a *appFlags) checkDeb(s *site.Site) error {
+	p, err := bake.ReadDeb(a.Deb)
+	if err != nil {
+		return usageError{fmt.Errorf("--app-deb: %w", err)}
+	}
+	if p.Name != s.Application.Package {
+		return usageError{fmt.Errorf("--app-deb %s holds package %s; the site's application package is %s (application.package)",
+			a.Deb, p.Name, s.Application.Package)}
+	}
+	a.deb = p
+	return nil
+}
+
+// write puts the application package into dir: the fixture application
+// built for hosts of suite, or a copy of --app-deb (after checkDeb) named
+// as dpkg-name would. It does nothing without either flag.
+func (a *appFlags) write(cmd *cobra.Command, g *globalOptions, s *site.Site, dir, suite string, b packaging.BuildOptions) error {
+	switch {
+	case a.Fixture:
+		tree, po := fixtureTree(s, suite)
+		_, err := buildApp(cmd, g, dir, tree, po, b)
+		return err
+	case a.Deb != "":
+		data, err := os.ReadFile(a.Deb)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dir, a.deb.FileName()), data, 0o644)
+	}
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"gitlab.tugraz.at/invenio/invenio-infra/images/bake"
 	"gitlab.tugraz.at/invenio/invenio-infra/images/disk"
 	"gitlab.tugraz.at/invenio/invenio-infra/packaging"
+	"gitlab.tugraz.at/invenio/invenio-infra/roles"
 	"gitlab.tugraz.at/invenio/invenio-infra/site"
 )
 
@@ -32,7 +33,7 @@ func (f *bakeFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.SecurityMirror, "security-mirror", "", "Debian security archive URI, or \"none\" (default: the one in this machine's apt sources, if any)")
 	fl.BoolVar(&f.Snapshot, "snapshot", false, "the mirror is a point-in-time snapshot: no -updates suite, no Valid-Until check")
 	fl.StringVar(&f.Format, "format", string(bake.FormatDisk), "disk (raw and qcow2, BIOS and UEFI) or oci (an OCI image layout)")
-	fl.BoolVar(&f.StandIns, "stand-ins", false, "install STAND-INs for the application package and (without a search source in the site) OpenSearch: for tests only")
+	fl.BoolVar(&f.StandIns, "stand-ins", false, "install STAND-INs for what the image needs but no source provides (the application package, OpenSearch): for tests only")
 	fl.StringVar(&f.Compression, "compression", disk.DefaultCompression, "qcow2 compression: zstd, zlib or none")
 	fl.StringVar(&f.Kernel, "kernel", bake.DefaultKernel, "kernel package (linux-image-amd64 for hardware beyond virtual machines)")
 	fl.StringVar(&f.Cache, "cache", "", "cache of base roots and packages (default: $"+bake.CacheEnv+"/images, else ~/.cache/invenio-infra/images)")
@@ -80,6 +81,7 @@ type imageOptions struct {
 	Out      string
 	Name     string
 	Bake     bakeFlags
+	App      appFlags
 }
 
 func newImage(g *globalOptions) *cobra.Command {
@@ -101,7 +103,11 @@ func newImage(g *globalOptions) *cobra.Command {
 			"the root as the OCI image layout DIR/NAME.oci (see `push`). Every image gets\n" +
 			"DIR/NAME.manifest.json: installed packages with versions, the inputs, and the\n" +
 			"sha256 of every output. Give the VM a seed (`invenio-infra seed`) to make it\n" +
-			"a host. Needs root (mmdebstrap, chroot).",
+			"a host. Needs root (mmdebstrap, chroot).\n\n" +
+			"The application package comes from REPO's suite, or from --app-deb FILE, or\n" +
+			"with --app-fixture the fixture application is built (at the suite's version)\n" +
+			"and installed as that package (tests only). --stand-ins stands in for just\n" +
+			"what is still missing.",
 		Args: args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.Instance == "" || o.Repo == "" || o.Out == "" {
@@ -109,6 +115,9 @@ func newImage(g *globalOptions) *cobra.Command {
 			}
 			if (o.Host == "") == (len(o.Roles) == 0) {
 				return usageError{errors.New("give either --host NAME or --role ROLE")}
+			}
+			if err := o.App.check(); err != nil {
+				return err
 			}
 			return o.run(cmd, g)
 		},
@@ -121,6 +130,7 @@ func newImage(g *globalOptions) *cobra.Command {
 	f.StringVarP(&o.Out, "out", "o", "", "output directory (required)")
 	f.StringVar(&o.Name, "name", "", "image name (default INSTANCE-HOST or INSTANCE-ROLES, e.g. prod-web)")
 	o.Bake.register(cmd)
+	o.App.register(cmd, "on images that need it, instead of the repository's")
 	return cmd
 }
 
@@ -134,30 +144,69 @@ func (o *imageOptions) run(cmd *cobra.Command, g *globalOptions) error {
 	if err != nil {
 		return err
 	}
-	bo, err := o.Bake.options()
+	bo, err := o.options(s, ins[0])
 	if err != nil {
 		return err
 	}
-	if err := checkRepo(o.Repo, ins[0].Name); err != nil {
+	bo.Log = g.logger(cmd)
+	tmp, err := os.MkdirTemp("", "invenio-image-app-")
+	if err != nil {
 		return err
 	}
-	bo.Site, bo.Instance, bo.Host, bo.Repo, bo.Out, bo.Name = s, ins[0].Name, o.Host, o.Repo, o.Out, o.Name
+	defer os.RemoveAll(tmp)
+	if bo.AppDeb, err = o.appDeb(cmd, g, s, ins[0], tmp, bo.Epoch); err != nil {
+		return err
+	}
+	_, err = bake.Bake(cmd.Context(), bo)
+	return err
+}
+
+// options checks the flags against the site and returns the bake's options.
+func (o *imageOptions) options(s *site.Site, in site.Instance) (bake.Options, error) {
+	bo, err := o.Bake.options()
+	if err != nil {
+		return bo, err
+	}
+	if err := checkRepo(o.Repo, in.Name); err != nil {
+		return bo, err
+	}
+	bo.Site, bo.Instance, bo.Host, bo.Repo, bo.Out, bo.Name = s, in.Name, o.Host, o.Repo, o.Out, o.Name
 	for _, r := range o.Roles {
 		bo.Roles = append(bo.Roles, site.Role(r))
 	}
 	if o.Host != "" {
-		if _, ok := hostOf(ins[0], o.Host); !ok {
-			return usageError{fmt.Errorf("no host %q in instance %s", o.Host, ins[0].Name)}
+		if _, ok := hostOf(in, o.Host); !ok {
+			return bo, usageError{fmt.Errorf("no host %q in instance %s", o.Host, in.Name)}
 		}
 	}
 	for _, r := range bo.Roles {
 		if r != site.RoleWeb && r != site.RoleServices {
-			return usageError{fmt.Errorf("--role %q: want web or services", r)}
+			return bo, usageError{fmt.Errorf("--role %q: want web or services", r)}
 		}
 	}
-	bo.Log = g.logger(cmd)
-	_, err = bake.Bake(cmd.Context(), bo)
-	return err
+	return bo, nil
+}
+
+// appDeb returns the application package file the image installs: --app-deb,
+// the fixture application built into dir at the version of the
+// repository suite's packages, or none.
+func (o *imageOptions) appDeb(cmd *cobra.Command, g *globalOptions, s *site.Site, in site.Instance, dir string, epoch time.Time) (string, error) {
+	if o.App.Deb != "" {
+		return o.App.Deb, o.App.checkDeb(s)
+	}
+	if !o.App.Fixture {
+		return "", nil
+	}
+	pkgs, err := bake.RepoPackages(o.Repo, in.Name)
+	if err != nil {
+		return "", err
+	}
+	kr, ok := pkgs[roles.KeyringPackage]
+	if !ok {
+		return "", fmt.Errorf("--repo %s: suite %s has no %s to take the version from", o.Repo, in.Name, roles.KeyringPackage)
+	}
+	tree, po := fixtureTree(s, in.Suite)
+	return buildApp(cmd, g, dir, tree, po, packaging.BuildOptions{Version: kr.Version, Epoch: epoch})
 }
 
 // checkRepo checks that repo has the instance's suite.

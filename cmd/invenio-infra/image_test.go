@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"gitlab.tugraz.at/invenio/invenio-infra/images/bake"
 	"gitlab.tugraz.at/invenio/invenio-infra/images/oci"
 	"gitlab.tugraz.at/invenio/invenio-infra/site"
 )
@@ -24,6 +25,9 @@ func TestImageBadInputExitsTwo(t *testing.T) {
 	require.Equal(t, 0, code, stderr)
 	repo := filepath.Join(rel, "apt")
 	out := filepath.Join(t.TempDir(), "images")
+	web := filepath.Join(rel, "packages", "prod", "invenio-web_1.0.0-1_all.deb")
+	notDeb := writeText(t, "app.deb", "not a package\n")
+	img := []string{"image", "--instance", "prod", "--role", "web", "--repo", repo, "--out", out}
 	for _, c := range []struct {
 		args []string
 		want string
@@ -37,7 +41,14 @@ func TestImageBadInputExitsTwo(t *testing.T) {
 		{[]string{"image", "--instance", "prod", "--role", "web", "--repo", repo, "--out", out, "--format", "vmdk"}, "use disk or oci"},
 		{[]string{"image", "--instance", "prod", "--role", "web", "--repo", repo, "--out", out, "--compression", "lz4"}, "--compression"},
 		{[]string{"image", "--instance", "dev", "--role", "web", "--repo", repo, "--out", out}, "no suite dev"},
+		{append(img, "--app-fixture", "--app-deb", web), "at most one of --app-fixture and --app-deb"},
+		{append(img, "--app-deb", filepath.Join(rel, "none.deb")), "--app-deb: stat"},
+		{append(img, "--app-deb", rel), "is not a file"},
+		{append(img, "--app-deb", web), "holds package invenio-web; the site's application package is invenio-app-tugraz"},
+		{append(img, "--app-deb", notDeb), "is not a Debian package"},
 		{[]string{"release"}, "--out DIR is required"},
+		{[]string{"release", "--out", out, "--app-fixture", "--app-deb", web}, "at most one of --app-fixture and --app-deb"},
+		{[]string{"release", "--out", out, "--app-deb", web}, "holds package invenio-web"},
 		{[]string{"release", "--out", out, "--instance", "staging"}, `no instance "staging"`},
 		{[]string{"push", "only-one-arg"}, "accepts 2 arg"},
 	} {
@@ -61,6 +72,39 @@ func TestReleaseSkipImages(t *testing.T) {
 	assert.Contains(t, stderr, "THROWAWAY")
 	assert.Contains(t, stderr, "images skipped")
 	assert.NoDirExists(t, filepath.Join(out, "images"))
+}
+
+// TestReleaseAppFixture publishes the fixture application as the site's
+// application package in every instance's suite, at the release's version.
+func TestReleaseAppFixture(t *testing.T) {
+	t.Setenv("SOURCE_DATE_EPOCH", "1767225600")
+	out := t.TempDir()
+	code, _, stderr := run(t, "release", "--out", out, "--skip-images", "--version", "1.0.0", "--instance", "dev,prod", "--app-fixture")
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, stderr, "packaging application invenio-app-tugraz 1.0.0-1 for Python 3.11")
+	for _, in := range []string{"dev", "prod"} {
+		deb := filepath.Join(out, "packages", in, "invenio-app-tugraz_1.0.0-1_all.deb")
+		assert.FileExists(t, deb)
+		pkgs, err := bake.RepoPackages(filepath.Join(out, "apt"), in)
+		require.NoError(t, err)
+		app, ok := pkgs["invenio-app-tugraz"]
+		require.True(t, ok, "the suite %s has the application", in)
+		assert.Equal(t, "1.0.0-1", app.Version.String())
+		assert.Contains(t, app.Depends, "python3-flask")
+	}
+
+	// A package file is published as it is, under dpkg-name's name.
+	out2 := t.TempDir()
+	data, err := os.ReadFile(filepath.Join(out, "packages", "prod", "invenio-app-tugraz_1.0.0-1_all.deb"))
+	require.NoError(t, err)
+	deb := writeText(t, "built-elsewhere.pkg", string(data))
+	code, _, stderr = run(t, "release", "--out", out2, "--skip-images", "--version", "1.0.1", "--instance", "prod", "--app-deb", deb)
+	require.Equal(t, 0, code, stderr)
+	assert.FileExists(t, filepath.Join(out2, "packages", "prod", "invenio-app-tugraz_1.0.0-1_all.deb"))
+	pkgs, err := bake.RepoPackages(filepath.Join(out2, "apt"), "prod")
+	require.NoError(t, err)
+	assert.Equal(t, "1.0.0-1", pkgs["invenio-app-tugraz"].Version.String())
+	assert.Equal(t, "1.0.1-1", pkgs["invenio-web"].Version.String())
 }
 
 func TestRoleSets(t *testing.T) {

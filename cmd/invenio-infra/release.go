@@ -22,6 +22,7 @@ type releaseOptions struct {
 	SigningKey string
 	Build      buildOptions
 	Bake       bakeFlags
+	App        appFlags
 }
 
 func newRelease(g *globalOptions) *cobra.Command {
@@ -37,13 +38,19 @@ func newRelease(g *globalOptions) *cobra.Command {
 			"                                   instance (e.g. prod-web, prod-services,\n" +
 			"                                   dev-web-services), as `image` bakes them\n\n" +
 			"The repository is signed with --signing-key or $INVENIO_INFRA_SIGNING_KEY,\n" +
-			"else with a throwaway key (tests only). Images of a site whose application\n" +
-			"package or search engine no repository here carries need --stand-ins (tests\n" +
-			"only). Image bakes need root.",
+			"else with a throwaway key (tests only). --app-deb FILE publishes the site's\n" +
+			"application package in every instance's suite, --app-fixture the fixture\n" +
+			"application built as that package (tests only); images install it from\n" +
+			"there. Images that need what no source here carries (the application\n" +
+			"package, the search engine) need --stand-ins, which stand in for just what\n" +
+			"is missing (tests only). Image bakes need root.",
 		Args: args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.Out == "" {
 				return usageError{errors.New("--out DIR is required")}
+			}
+			if err := o.App.check(); err != nil {
+				return err
 			}
 			return o.run(cmd, g)
 		},
@@ -55,6 +62,7 @@ func newRelease(g *globalOptions) *cobra.Command {
 	f.StringVarP(&o.SigningKey, "signing-key", "k", "", "armored private key file (default: $INVENIO_INFRA_SIGNING_KEY, else a throwaway key)")
 	o.Build.register(cmd)
 	o.Bake.register(cmd)
+	o.App.register(cmd, "in every instance's suite")
 	return cmd
 }
 
@@ -67,6 +75,11 @@ func (o *releaseOptions) run(cmd *cobra.Command, g *globalOptions) error {
 	ins, err := selectInstances(s, o.Instances)
 	if err != nil {
 		return err
+	}
+	if o.App.Deb != "" {
+		if err := o.App.checkDeb(s); err != nil {
+			return err
+		}
 	}
 	b, err := o.Build.resolve()
 	if err != nil {
@@ -83,6 +96,11 @@ func (o *releaseOptions) run(cmd *cobra.Command, g *globalOptions) error {
 	pkgs, repo := filepath.Join(o.Out, "packages"), filepath.Join(o.Out, "apt")
 	if err := buildPackages(cmd, g, pkgs, s, ins, b); err != nil {
 		return fmt.Errorf("packages: %w", err)
+	}
+	for _, in := range ins {
+		if err := o.App.write(cmd, g, s, filepath.Join(pkgs, in.Name), in.Suite, b); err != nil {
+			return fmt.Errorf("application package: %w", err)
+		}
 	}
 	ro := &repoOptions{Packages: pkgs, Out: repo, SigningKey: o.SigningKey, Build: o.Build}
 	if err := ro.run(cmd, g); err != nil {

@@ -33,6 +33,8 @@ type seedOptions struct {
 	Domain      string
 	Interface   string
 	ISO         bool
+	TLSCert     string
+	TLSKey      string
 }
 
 func newSeed(g *globalOptions) *cobra.Command {
@@ -44,13 +46,19 @@ func newSeed(g *globalOptions) *cobra.Command {
 			"VM as a second disk, and the files in it (meta-data, user-data,\n" +
 			"network-config): host name, the host's static address, SSH keys for the\n" +
 			"default user, no passwords, and the secrets file as /etc/invenio/secrets.env\n" +
-			"(0640 root:invenio). user-data holds the secrets: DIR and its files are\n" +
-			"private (0700/0600); detach the seed once the host is up. DIR is written\n" +
-			"next to itself and swapped in.",
+			"(0640 root:invenio). A web host also gets the TLS certificate and key NGINX\n" +
+			"serves (--tls-cert, --tls-key) at the site's tls.certificate (0644) and\n" +
+			"tls.key (0600 root:root) paths; other hosts' seeds leave them out. The files\n" +
+			"are written before the roles' services start on first boot. user-data holds\n" +
+			"the secrets: DIR and its files are private (0700/0600); detach the seed once\n" +
+			"the host is up. DIR is written next to itself and swapped in.",
 		Args: args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.Instance == "" || o.Host == "" || o.Secrets == "" || o.Out == "" {
 				return usageError{errors.New("--instance, --host, --secrets and --out are required")}
+			}
+			if (o.TLSCert == "") != (o.TLSKey == "") {
+				return usageError{errors.New("--tls-cert and --tls-key go together: give both or neither")}
 			}
 			s, err := g.loadSite()
 			if err != nil {
@@ -72,6 +80,8 @@ func newSeed(g *globalOptions) *cobra.Command {
 	f.StringVar(&o.Domain, "domain", "", "domain of the host's FQDN (default: none)")
 	f.StringVar(&o.Interface, "interface", seed.DefaultInterfaceMatch, "name glob of the interface that gets the address")
 	f.BoolVar(&o.ISO, "iso", false, "also write DIR/seed.iso (ISO 9660, volume ID cidata)")
+	f.StringVar(&o.TLSCert, "tls-cert", "", "PEM certificate chain NGINX serves on a web host (with --tls-key)")
+	f.StringVar(&o.TLSKey, "tls-key", "", "PEM private key of --tls-cert; it goes into the seed only, never into output or logs")
 	return cmd
 }
 
@@ -85,6 +95,9 @@ func (o *seedOptions) run(cmd *cobra.Command, g *globalOptions, s *site.Site) er
 	if err != nil {
 		return err
 	}
+	if o.TLSCert != "" && c.TLS == nil {
+		g.progress(cmd, "note: %s has no web role, so its seed leaves out the TLS certificate and key", c.Hostname)
+	}
 	files, err := c.Files()
 	if err != nil {
 		return err
@@ -97,9 +110,17 @@ func (o *seedOptions) run(cmd *cobra.Command, g *globalOptions, s *site.Site) er
 	if err != nil {
 		return fmt.Errorf("writing seed into %s: %w", o.Out, err)
 	}
-	g.progress(cmd, "wrote the seed of %s (instance %s, %s, %d SSH key(s), %d secrets) into %s",
-		c.Hostname, o.Instance, c.Address, len(c.SSHAuthorizedKeys), c.Secrets.Len(), o.Out)
+	g.progress(cmd, "wrote the seed of %s (instance %s, %s, %d SSH key(s), %d secrets%s) into %s",
+		c.Hostname, o.Instance, c.Address, len(c.SSHAuthorizedKeys), c.Secrets.Len(), tlsNote(c), o.Out)
 	return nil
+}
+
+// tlsNote names the TLS files a seed writes, if any.
+func tlsNote(c seed.Config) string {
+	if c.TLS == nil {
+		return ""
+	}
+	return ", TLS certificate " + c.TLS.CertificatePath + " and key " + c.TLS.KeyPath
 }
 
 // config turns the flags and files into the host's seed.
@@ -114,9 +135,30 @@ func (o *seedOptions) config(s *site.Site, in site.Instance) (seed.Config, error
 	}
 	c, err := seed.ForHost(s, in, o.Host, sec, opts)
 	if err != nil {
-		return c, usageError{err} // an unknown host or a bad --prefix-len
+		return c, usageError{err} // an unknown host, a bad --prefix-len or TLS pair
 	}
 	return c, nil
+}
+
+// readTLS reads --tls-cert and --tls-key and checks that they form a pair.
+// Errors name the files, never the key's content.
+func (o *seedOptions) readTLS(opts *seed.Options) error {
+	if o.TLSCert == "" {
+		return nil
+	}
+	cert, err := os.ReadFile(o.TLSCert)
+	if err != nil {
+		return fmt.Errorf("--tls-cert: %w", err)
+	}
+	key, err := os.ReadFile(o.TLSKey)
+	if err != nil {
+		return fmt.Errorf("--tls-key: %w", err)
+	}
+	if _, err := seed.CheckTLS(cert, key); err != nil {
+		return fmt.Errorf("--tls-cert %s and --tls-key %s: %w", o.TLSCert, o.TLSKey, err)
+	}
+	opts.TLSCertificate, opts.TLSKey = cert, key
+	return nil
 }
 
 // options parses the network flags and reads the SSH key files.
@@ -142,7 +184,7 @@ func (o *seedOptions) options() (seed.Options, error) {
 		}
 		opts.SSHAuthorizedKeys = append(opts.SSHAuthorizedKeys, keys...)
 	}
-	return opts, nil
+	return opts, o.readTLS(&opts)
 }
 
 // readSecrets reads and checks the secrets file: every key present.

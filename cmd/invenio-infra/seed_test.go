@@ -4,12 +4,15 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
 
+	"gitlab.tugraz.at/invenio/invenio-infra/images/seed"
 	"gitlab.tugraz.at/invenio/invenio-infra/testing/need"
 )
 
@@ -102,6 +105,78 @@ func TestSeedBadInput(t *testing.T) {
 		assert.Equal(t, exitBadInput, code, "%v: %s", c.args, stderr)
 		assert.Contains(t, stderr, c.want, "%v", c.args)
 		assert.NotContains(t, stderr, "BEGIN OPENSSH", "%v", c.args)
+	}
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	assert.Empty(t, entries, "nothing written")
+}
+
+// writeTLS writes a self-signed certificate for name and its key and
+// returns their paths and the key's text.
+func writeTLS(t *testing.T, name string) (string, string, string) {
+	t.Helper()
+	cert, key, err := seed.SelfSigned([]string{name}, time.Unix(1700000000, 0))
+	require.NoError(t, err)
+	return writeText(t, name+".pem", string(cert)), writeText(t, name+".key", string(key)), string(key)
+}
+
+func TestSeedTLS(t *testing.T) {
+	need.Tool(t, "mkfs.vfat", "mcopy")
+	secrets, _ := writeSecrets(t)
+	cert, key, keyText := writeTLS(t, "invenio01-prod")
+	t.Setenv("SOURCE_DATE_EPOCH", "1700000000")
+	out := filepath.Join(t.TempDir(), "web")
+	code, stdout, stderr := run(t, "seed", "--instance", "prod", "--host", "invenio01-prod", "--secrets", secrets,
+		"--out", out, "--tls-cert", cert, "--tls-key", key)
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, stderr, "TLS certificate /etc/ssl/certs/invenio.pem and key /etc/ssl/private/invenio.key")
+	assert.NotContains(t, stdout+stderr, "PRIVATE KEY")
+	ud, err := os.ReadFile(filepath.Join(out, "user-data"))
+	require.NoError(t, err)
+	var u struct {
+		WriteFiles []struct{ Path, Owner, Permissions, Content string } `yaml:"write_files"`
+	}
+	require.NoError(t, yaml.Unmarshal(ud, &u))
+	require.Len(t, u.WriteFiles, 3)
+	assert.Equal(t, "/etc/ssl/private/invenio.key", u.WriteFiles[1].Path)
+	assert.Equal(t, "0600", u.WriteFiles[1].Permissions)
+	assert.Equal(t, keyText, u.WriteFiles[1].Content)
+
+	// A services host's seed leaves them out, and says so.
+	out = filepath.Join(t.TempDir(), "services")
+	code, stdout, stderr = run(t, "seed", "--instance", "prod", "--host", "invenio03-prod", "--secrets", secrets,
+		"--out", out, "--tls-cert", cert, "--tls-key", key)
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, stderr, "invenio03-prod has no web role")
+	ud, err = os.ReadFile(filepath.Join(out, "user-data"))
+	require.NoError(t, err)
+	assert.NotContains(t, string(ud), "PRIVATE KEY")
+	assert.NotContains(t, stdout+stderr, "PRIVATE KEY")
+}
+
+func TestSeedTLSBadInput(t *testing.T) {
+	secrets, _ := writeSecrets(t)
+	cert, key, keyText := writeTLS(t, "a.example.org")
+	_, otherKey, otherText := writeTLS(t, "b.example.org")
+	dir := t.TempDir()
+	base := []string{"seed", "--instance", "prod", "--host", "invenio01-prod", "--secrets", secrets, "--out", filepath.Join(dir, "seed")}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{append(base, "--tls-cert", cert), "--tls-cert and --tls-key go together"},
+		{append(base, "--tls-key", key), "--tls-cert and --tls-key go together"},
+		{append(base, "--tls-cert", cert, "--tls-key", otherKey), "do not form a pair: tls: private key does not match public key"},
+		{append(base, "--tls-cert", key, "--tls-key", cert), "do not form a pair"},
+		{append(base, "--tls-cert", filepath.Join(dir, "none.pem"), "--tls-key", key), "--tls-cert: open"},
+	} {
+		code, stdout, stderr := run(t, c.args...)
+		assert.Equal(t, exitBadInput, code, "%v: %s", c.args, stderr)
+		assert.Contains(t, stderr, c.want, "%v", c.args)
+		for _, k := range []string{keyText, otherText} {
+			body := strings.Split(k, "\n")[1]
+			assert.NotContains(t, stdout+stderr, body, "no key in the output")
+		}
 	}
 	entries, err := os.ReadDir(dir)
 	require.NoError(t, err)

@@ -16,10 +16,13 @@
 // (images/disk, without loop devices or mounts) or an OCI layout
 // (images/oci), and a manifest of installed packages and output digests.
 //
-// Images of a site whose application or search engine cannot be had (the
-// default site, on machines without them) may carry stand-ins
-// (images/standin); the manifest lists them and such an image is for tests
-// only.
+// The application package comes from the repository's suite, like the
+// role packages, or from a local package file (Options.AppDeb); the base
+// root then has its Debian dependencies too. Images of a site whose
+// application or search engine cannot be had (the default site, on
+// machines without them) may carry stand-ins (images/standin) for what is
+// still missing; the manifest lists every installed package that says it
+// is a stand-in, and such an image is for tests only.
 package bake
 
 import (
@@ -97,8 +100,13 @@ type Options struct {
 	Format Format
 	// Kernel is the kernel package; default DefaultKernel.
 	Kernel string
-	// StandIns adds stand-ins for the application package and, when the
-	// site names no source for it, the search engine.
+	// AppDeb is a package file of the site's application to install
+	// (instead of the repository's) on images that need the application.
+	AppDeb string
+	// StandIns adds stand-ins for what the image needs but nothing
+	// provides: the application package when neither the repository nor
+	// AppDeb has it, and the search engine when neither the site nor the
+	// repository names where it comes from.
 	StandIns bool
 	// CacheDir holds base roots and the package cache; default
 	// CacheDir()/images.
@@ -146,6 +154,8 @@ type bake struct {
 	in     site.Instance
 	host   site.Host
 	rs     RoleSet
+	repo   map[string]IndexPackage
+	app    appSource
 	base   Base
 	state  MirrorState
 	cached cachedBase
@@ -219,9 +229,12 @@ func (b *bake) resolve() error {
 	if err := b.defaults(); err != nil {
 		return fmt.Errorf("bake: %w", err)
 	}
+	if err := b.findPackages(); err != nil {
+		return fmt.Errorf("bake: %w", err)
+	}
 	b.base = Base{
 		Suite: in.Suite, Mirror: o.Mirror, SecurityMirror: o.SecurityMirror, Snapshot: o.Snapshot,
-		Packages: slices.Concat([]string{o.Kernel}, BasePackages, b.rs.Debian),
+		Packages: slices.Concat([]string{o.Kernel}, BasePackages, b.rs.Debian, b.appDebian()),
 	}
 	if o.SecurityMirror == NoSecurityMirror {
 		b.base.SecurityMirror = ""
@@ -272,6 +285,18 @@ func (b *bake) defaults() error {
 		b.log = slog.New(slog.DiscardHandler)
 	}
 	return nil
+}
+
+// findPackages reads the repository suite's index and finds the
+// application package.
+func (b *bake) findPackages() error {
+	repo, err := RepoPackages(b.o.Repo, b.in.Name)
+	if err != nil {
+		return err
+	}
+	b.repo = repo
+	b.app, err = findApp(b.o, repo)
+	return err
 }
 
 // DefaultName is an image's name: INSTANCE-HOST, or INSTANCE-ROLES.
@@ -442,27 +467,26 @@ func (b *bake) installRoles(ctx context.Context) error {
 	return l.finish()
 }
 
-// localDebs builds the stand-ins (if wanted) and adds the site's search
-// engine package file (if named).
+// localDebs builds the stand-ins the image still lacks (if wanted) and
+// adds the application package file and the site's search engine package
+// file (if named and needed).
 func (b *bake) localDebs() ([]string, error) {
 	var debs []string
-	if b.o.StandIns {
+	if specs := b.standIns(); b.o.StandIns && len(specs) > 0 {
 		dir := filepath.Join(b.work, "stand-ins")
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, err
 		}
-		specs := standin.Specs(b.o.Site)
 		paths, err := standin.Write(dir, specs, b.o.Epoch)
 		if err != nil {
 			return nil, err
 		}
-		for _, sp := range specs {
-			b.man.StandIns = append(b.man.StandIns, sp.Name)
-		}
-		b.log.Warn("the image carries STAND-INs and is for tests only", "image", b.o.Name, "stand_ins", strings.Join(b.man.StandIns, ","))
 		debs = append(debs, paths...)
 	}
-	if d := b.o.Site.Search.Deb; d != "" {
+	if b.app.deb != "" && b.rs.NeedsApp {
+		debs = append(debs, b.app.deb)
+	}
+	if d := b.o.Site.Search.Deb; d != "" && b.rs.NeedsSearch {
 		debs = append(debs, d)
 	}
 	return debs, nil
@@ -502,8 +526,9 @@ func SearchSources(a *site.AptSource) string {
 func (b *bake) installHint(err error, out string) error {
 	app := b.o.Site.Application.Package
 	if !b.o.StandIns && (strings.Contains(out, app) || strings.Contains(out, "opensearch")) {
-		return fmt.Errorf("%w\nthe application package %s and the search engine must come from the repository, "+
-			"the site's search source or a local .deb; for tests, --stand-ins builds stand-ins", err, app)
+		return fmt.Errorf("%w\nthe application package %s must come from the repository or a package file, "+
+			"the search engine from the repository, the site's search source or a local .deb; "+
+			"for tests, stand-ins can replace what is missing", err, app)
 	}
 	return err
 }
@@ -519,6 +544,10 @@ func (b *bake) scrub(context.Context) error {
 		if b.man.Version(n) == "" {
 			return fmt.Errorf("%s is not installed", n)
 		}
+	}
+	b.man.StandIns = StandIns(pkgs)
+	if len(b.man.StandIns) > 0 {
+		b.log.Warn("the image carries STAND-INs and is for tests only", "image", b.o.Name, "stand_ins", strings.Join(b.man.StandIns, ","))
 	}
 	return Scrub(b.root)
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"gitlab.tugraz.at/invenio/invenio-infra/images/standin"
 	"gitlab.tugraz.at/invenio/invenio-infra/packaging"
 	"gitlab.tugraz.at/invenio/invenio-infra/site"
 )
@@ -134,7 +135,7 @@ func TestParseDpkgStatus(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []Package{
 		{Name: "invenio-web", Version: "1.2.3-1", Architecture: "all"},
-		{Name: "zlib1g", Version: "1:1.2.13.dfsg-1", Architecture: "amd64"},
+		{Name: "zlib1g", Version: "1:1.2.13.dfsg-1", Architecture: "amd64", Synopsis: "x"},
 	}, got)
 	_, err = ParseDpkgStatus([]byte("Package: x\nStatus: install ok installed\n"))
 	assert.ErrorContains(t, err, "no version")
@@ -163,6 +164,9 @@ func TestScrub(t *testing.T) {
 		"var/lib/apt/lists/lock":                 "",
 		"var/cache/apt/archives/partial/b.deb":   "partial",
 		"var/log/installer/keep-dir-placeholder": "x",
+		"etc/ssl/private/ssl-cert-snakeoil.key":  "KEY",
+		"etc/ssl/certs/ssl-cert-snakeoil.pem":    "CERT",
+		"etc/ssl/certs/ca-certificates.crt":      "keep",
 	}
 	for p, body := range files {
 		require.NoError(t, os.MkdirAll(filepath.Dir(filepath.Join(root, p)), 0o755))
@@ -172,10 +176,11 @@ func TestScrub(t *testing.T) {
 	exists := func(p string) bool { _, err := os.Lstat(filepath.Join(root, p)); return err == nil }
 	for _, gone := range []string{"etc/ssh/ssh_host_ed25519_key", "etc/invenio/secrets.env", "var/lib/apt/lists/x_Packages",
 		"var/lib/apt/lists/partial/y", "var/cache/apt/pkgcache.bin", "var/cache/apt/archives/a.deb", "tmp/x", "etc/shadow-",
-		"var/lib/cloud/instances", "var/lib/systemd/random-seed", "var/log/apt/eipp.log.xz.1", "var/cache/debconf/config.dat-old"} {
+		"var/lib/cloud/instances", "var/lib/systemd/random-seed", "var/log/apt/eipp.log.xz.1", "var/cache/debconf/config.dat-old",
+		"etc/ssl/private/ssl-cert-snakeoil.key", "etc/ssl/certs/ssl-cert-snakeoil.pem"} {
 		assert.False(t, exists(gone), gone)
 	}
-	for _, kept := range []string{"etc/ssh/sshd_config", "usr/share/doc/invenio-web/copyright", "var/lib/apt/lists/partial",
+	for _, kept := range []string{"etc/ssh/sshd_config", "usr/share/doc/invenio-web/copyright", "var/lib/apt/lists/partial", "etc/ssl/certs/ca-certificates.crt",
 		"var/cache/apt/archives/partial", "var/log/apt", "tmp"} {
 		assert.True(t, exists(kept), kept)
 	}
@@ -265,4 +270,96 @@ func TestSearchSources(t *testing.T) {
 	assert.Equal(t, "# The search engine's apt source, from the site file; installed by invenio-infra.\n"+
 		"Types: deb\nURIs: https://artifacts.example.org/opensearch/2.x/apt\nSuites: stable\nComponents: main\n"+
 		"Signed-By: /usr/share/keyrings/invenio-search.asc\n", SearchSources(a))
+}
+
+func TestRoleSetNeeds(t *testing.T) {
+	s := site.Default()
+	prod, _ := s.Instance("prod")
+	web := ResolveRoles(s, prod, site.Host{Roles: []site.Role{site.RoleWeb}})
+	assert.True(t, web.NeedsApp)
+	assert.False(t, web.NeedsSearch, "a web image needs no search engine")
+	services := ResolveRoles(s, prod, site.Host{Roles: []site.Role{site.RoleServices}})
+	assert.False(t, services.NeedsApp, "a services image needs no application")
+	assert.True(t, services.NeedsSearch)
+}
+
+// writeIndex writes a suite's binary-all Packages index into a repository.
+func writeIndex(t *testing.T, repo, suite, text string) {
+	t.Helper()
+	dir := filepath.Join(repo, "dists", suite, "main", "binary-all")
+	require.NoError(t, os.MkdirAll(dir, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "Packages"), []byte(text), 0o644))
+}
+
+func TestRepoPackagesAndFindApp(t *testing.T) {
+	s := site.Default()
+	repo := t.TempDir()
+	writeIndex(t, repo, "prod", "Package: invenio-web\nVersion: 1.0.0-1\nArchitecture: all\nDepends: invenio-common (= 1.0.0-1), nginx\n\n"+
+		"Package: invenio-app-tugraz\nVersion: 1:2.0-3\nArchitecture: all\nDepends: python3 (>= 3.11), python3 (<< 3.12), uwsgi-core, python3-flask | python3-quart\n")
+	pkgs, err := RepoPackages(repo, "prod")
+	require.NoError(t, err)
+	require.Len(t, pkgs, 2)
+	app := pkgs["invenio-app-tugraz"]
+	assert.Equal(t, "1:2.0-3", app.Version.String())
+	assert.Equal(t, "invenio-app-tugraz_2.0-3_all.deb", app.FileName(), "no epoch in file names")
+	assert.Equal(t, []string{"python3 (>= 3.11)", "python3 (<< 3.12)", "uwsgi-core", "python3-flask | python3-quart"}, app.Depends)
+	empty, err := RepoPackages(repo, "dev")
+	require.NoError(t, err)
+	assert.Empty(t, empty, "a suite without indexes has no packages")
+
+	o := Options{Site: s}
+	src, err := findApp(o, pkgs)
+	require.NoError(t, err)
+	require.NotNil(t, src.pkg)
+	assert.Empty(t, src.deb, "from the repository")
+	assert.Equal(t, []string{"python3", "python3-flask", "uwsgi-core"}, debianNames(app.Depends, nil))
+
+	debs, err := standin.Write(t.TempDir(), []packaging.Spec{standin.App(s), standin.OpenSearch(s)}, time.Unix(1767225600, 0))
+	require.NoError(t, err)
+	o.AppDeb = debs[0]
+	src, err = findApp(o, pkgs)
+	require.NoError(t, err)
+	assert.Equal(t, debs[0], src.deb, "a package file wins over the repository")
+	assert.Equal(t, "0.0.1-1", src.pkg.Version.String())
+	o.AppDeb = debs[1]
+	_, err = findApp(o, pkgs)
+	assert.ErrorContains(t, err, "holds package opensearch; the site's application package is invenio-app-tugraz")
+}
+
+// TestStandInsOnlyForWhatIsMissing checks which stand-ins a bake builds.
+func TestStandInsOnlyForWhatIsMissing(t *testing.T) {
+	s := site.Default()
+	dev, _ := s.Instance("dev")
+	names := func(b *bake) []string {
+		var out []string
+		for _, sp := range b.standIns() {
+			out = append(out, sp.Name)
+		}
+		return out
+	}
+	all := ResolveRoles(s, dev, dev.Hosts[0])
+	b := &bake{o: Options{Site: s}, rs: all}
+	assert.Equal(t, []string{"invenio-app-tugraz", "opensearch"}, names(b), "nothing provides either")
+	b.app = appSource{pkg: &IndexPackage{Name: "invenio-app-tugraz"}}
+	assert.Equal(t, []string{"opensearch"}, names(b), "the repository has the application")
+	b.repo = map[string]IndexPackage{"opensearch": {Name: "opensearch"}}
+	assert.Empty(t, names(b), "the repository has both")
+
+	prod, _ := s.Instance("prod")
+	b = &bake{o: Options{Site: s}, rs: ResolveRoles(s, prod, site.Host{Roles: []site.Role{site.RoleWeb}})}
+	assert.Equal(t, []string{"invenio-app-tugraz"}, names(b), "a web image needs no search engine")
+	withDeb := *s
+	withDeb.Search.Deb = "/srv/opensearch.deb"
+	b = &bake{o: Options{Site: &withDeb}, rs: ResolveRoles(&withDeb, prod, site.Host{Roles: []site.Role{site.RoleServices}})}
+	assert.Empty(t, names(b), "the site names its engine's package file")
+}
+
+func TestStandInsByMarker(t *testing.T) {
+	pkgs := []Package{
+		{Name: "invenio-app-tugraz", Synopsis: "STAND-IN: fixture application for InvenioRDM, Flask and Celery (tests only)"},
+		{Name: "nginx", Synopsis: "small, powerful, scalable web/proxy server"},
+		{Name: "opensearch", Synopsis: "STAND-IN for OpenSearch (tests only)"},
+	}
+	assert.Equal(t, []string{"invenio-app-tugraz", "opensearch"}, StandIns(pkgs))
+	assert.Equal(t, []string{}, StandIns(nil), "none is an empty list in the manifest")
 }

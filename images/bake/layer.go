@@ -49,6 +49,32 @@ ExecStartPre=/usr/bin/ssh-keygen -A
 ExecStartPre=/usr/sbin/sshd -t
 `
 
+// snakeoilService is the name of snakeoilUnit.
+const snakeoilService = "invenio-snakeoil.service"
+
+// snakeoilUnit makes the machine's own snakeoil certificate and key
+// (ssl-cert's, which PostgreSQL serves with ssl = on) on first boot, before
+// any service starts: the bake made one, and Scrub removes it, since every
+// host of the image would share its key. It is skipped where ssl-cert is
+// not installed or the key exists.
+const snakeoilUnit = `# invenio-infra: the image carries no snakeoil key; each machine makes its own.
+[Unit]
+Description=Make this machine's snakeoil TLS certificate and key
+DefaultDependencies=no
+After=local-fs.target cloud-init.service
+Before=sysinit.target shutdown.target
+Conflicts=shutdown.target
+ConditionPathExists=/usr/sbin/make-ssl-cert
+ConditionPathExists=!/etc/ssl/private/ssl-cert-snakeoil.key
+
+[Service]
+Type=oneshot
+ExecStart=/usr/sbin/make-ssl-cert generate-default-snakeoil
+
+[Install]
+WantedBy=sysinit.target
+`
+
 // autoUpgrades turns on apt's daily list update and unattended-upgrades
 // (which by default installs security updates only).
 const autoUpgrades = `// invenio-infra: daily package lists and unattended security upgrades.
@@ -61,6 +87,7 @@ var imageFiles = map[string]string{
 	"/etc/cloud/cloud.cfg.d/90-invenio-infra.cfg":                seed.ImageCloudConfig,
 	"/etc/systemd/system/ssh.service.d/50-invenio-hostkeys.conf": sshHostKeysDropIn,
 	"/etc/apt/apt.conf.d/20auto-upgrades":                        autoUpgrades,
+	"/etc/systemd/system/" + snakeoilService:                     snakeoilUnit,
 	"/etc/hostname":                                              "localhost\n",
 	"/etc/hosts":                                                 "127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\nff02::1\t\tip6-allnodes\nff02::2\t\tip6-allrouters\n",
 }
@@ -221,7 +248,7 @@ func (l layer) install(ctx context.Context, packages, debs []string, retried fun
 
 // configure writes the files every image needs, points /etc/resolv.conf at
 // systemd-resolved's stub and enables systemd-networkd, which netplan
-// renders the seed's network to.
+// renders the seed's network to, and the snakeoil unit.
 func (l layer) configure(ctx context.Context) error {
 	for abs, body := range imageFiles {
 		if err := l.write(abs, body, 0o644); err != nil {
@@ -235,7 +262,7 @@ func (l layer) configure(ctx context.Context) error {
 	if err := os.Symlink("../run/systemd/resolve/stub-resolv.conf", rc); err != nil {
 		return err
 	}
-	_, err := chroot(ctx, l.root, "systemctl", "enable", "systemd-networkd.service", "systemd-resolved.service")
+	_, err := chroot(ctx, l.root, "systemctl", "enable", "systemd-networkd.service", "systemd-resolved.service", snakeoilService)
 	return err
 }
 

@@ -19,6 +19,9 @@ type Package struct {
 	Name         string `json:"name"`
 	Version      string `json:"version"`
 	Architecture string `json:"architecture"`
+	// Synopsis is the first line of the description; the manifest keeps
+	// it only in StandIns, for packages that say they are stand-ins.
+	Synopsis string `json:"-"`
 }
 
 // ParseDpkgStatus returns the installed packages ("install ok installed")
@@ -36,7 +39,7 @@ func ParseDpkgStatus(data []byte) ([]Package, error) {
 		if f["Version"] == "" {
 			return nil, fmt.Errorf("dpkg status: package %s has no version", f["Package"])
 		}
-		out = append(out, Package{Name: f["Package"], Version: f["Version"], Architecture: f["Architecture"]})
+		out = append(out, Package{Name: f["Package"], Version: f["Version"], Architecture: f["Architecture"], Synopsis: f["Description"]})
 	}
 	slices.SortFunc(out, func(a, b Package) int { return strings.Compare(a.Name, b.Name) })
 	return out, nil

@@ -38,16 +38,25 @@ var searchEngines = []string{string(site.OpenSearch), string(site.Elasticsearch)
 // Of an entry with alternatives the first one counts; version constraints
 // and architecture qualifiers are dropped.
 func DebianDepends(specs []packaging.Spec, ours []string, app string) []string {
-	skip := append(append(slices.Clone(ours), app), searchEngines...)
-	var out []string
+	var deps []string
 	for _, sp := range specs {
-		for _, dep := range sp.Depends {
-			names := alternatives(dep)
-			if slices.ContainsFunc(names, func(n string) bool { return slices.Contains(skip, n) }) {
-				continue
-			}
-			out = append(out, names[0])
+		deps = append(deps, sp.Depends...)
+	}
+	return debianNames(deps, append(slices.Clone(ours), app))
+}
+
+// debianNames returns the Debian packages of Depends entries, sorted: the
+// first alternative of every entry none of whose alternatives is in skip
+// or a search engine.
+func debianNames(deps, skip []string) []string {
+	skip = append(slices.Clone(skip), searchEngines...)
+	var out []string
+	for _, dep := range deps {
+		names := alternatives(dep)
+		if len(names) == 0 || slices.ContainsFunc(names, func(n string) bool { return slices.Contains(skip, n) }) {
+			continue
 		}
+		out = append(out, names[0])
 	}
 	slices.Sort(out)
 	return slices.Compact(out)
@@ -78,6 +87,11 @@ type RoleSet struct {
 	Ours []string
 	// Debian are the Debian packages they depend on (see DebianDepends).
 	Debian []string
+	// NeedsApp and NeedsSearch say that a package of the set depends on
+	// the site's application package or on a search engine, neither of
+	// which Debian has.
+	NeedsApp    bool
+	NeedsSearch bool
 }
 
 // ResolveRoles returns the role set of host h of instance in.
@@ -96,6 +110,10 @@ func ResolveRoles(s *site.Site, in site.Instance, h site.Host) RoleSet {
 	}
 	for _, sp := range hs {
 		rs.Ours = append(rs.Ours, sp.Name)
+		for _, d := range sp.Depends {
+			rs.NeedsApp = rs.NeedsApp || slices.Contains(alternatives(d), s.Application.Package)
+			rs.NeedsSearch = rs.NeedsSearch || searchNeeded(d)
+		}
 	}
 	rs.Debian = DebianDepends(hs, all, s.Application.Package)
 	return rs

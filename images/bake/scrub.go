@@ -17,18 +17,21 @@ var emptiedDirs = []string{
 	"var/lib/apt/lists", "var/cache/apt/archives", "tmp", "var/tmp",
 }
 
-// removedGlobs are files Scrub removes: apt's binary caches and old
-// copies of account files that may hold a hash of a password.
+// removedGlobs are files Scrub removes: apt's binary caches, old copies
+// of account files that may hold a hash of a password, and the snakeoil
+// certificate and private key that ssl-cert made during the bake (every
+// host would share the key; snakeoilUnit makes each its own).
 var removedGlobs = []string{
 	"var/cache/apt/*.bin", "etc/passwd-", "etc/shadow-", "etc/group-", "etc/gshadow-",
 	"var/cache/debconf/*-old",
+	"etc/ssl/private/ssl-cert-snakeoil.key", "etc/ssl/certs/ssl-cert-snakeoil.pem",
 }
 
 // Scrub removes from root everything per-machine or secret before it
 // becomes an image: what disk.Scrub removes (SSH host keys, the secrets
-// file, random seeds, cloud-init's state, a filled machine-id), apt's
-// package lists and caches, temporary files and the logs of the bake
-// (log files are emptied, directories kept).
+// file, random seeds, cloud-init's state, a filled machine-id), the
+// snakeoil key, apt's package lists and caches, temporary files and the
+// logs of the bake (log files are emptied, directories kept).
 func Scrub(root string) error {
 	if err := disk.Scrub(root); err != nil {
 		return err

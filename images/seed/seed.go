@@ -3,9 +3,10 @@
 // one host of an instance, as a small FAT image labelled CIDATA (and
 // optionally an ISO 9660 image labelled cidata), made without mounts.
 //
-// The user-data carries the instance's secrets file; seeds are therefore
-// written 0600 and nothing here logs their content. It sets no password:
-// logins are by SSH key only.
+// The user-data carries the instance's secrets file and, on web hosts, the
+// TLS certificate and key NGINX serves; seeds are therefore written 0600
+// and nothing here logs their content. It sets no password: logins are by
+// SSH key only.
 package seed
 
 import (
@@ -51,6 +52,9 @@ type Config struct {
 	SSHAuthorizedKeys []string
 	// Secrets become /etc/invenio/secrets.env, 0640 root:invenio.
 	Secrets Secrets
+	// TLS is the certificate and key NGINX serves; nil for none (always
+	// nil on a host without the web role).
+	TLS *TLS
 }
 
 // Options override the instance's network settings from the site file
@@ -69,6 +73,11 @@ type Options struct {
 	InterfaceMatch string
 	// SSHAuthorizedKeys are public keys for the default user.
 	SSHAuthorizedKeys []string
+	// TLSCertificate and TLSKey (PEM) are the certificate and key NGINX
+	// serves; they go to the site's tls.certificate and tls.key paths on a
+	// web host and are left out of any other host's seed. Both or neither.
+	TLSCertificate []byte
+	TLSKey         PrivateKey
 }
 
 // ErrNoHost is returned by ForHost when the host is not one of the instance's.
@@ -102,7 +111,28 @@ func ForHost(s *site.Site, in site.Instance, hostName string, sec Secrets, o Opt
 	if o.Domain != "" {
 		c.FQDN = h.Name + "." + strings.TrimSuffix(o.Domain, ".")
 	}
+	if c.TLS, err = tlsFor(s, h, o); err != nil {
+		return Config{}, fmt.Errorf("host %s: %w", h.Name, err)
+	}
 	return c, nil
+}
+
+// tlsFor returns the TLS files of host h: the options' certificate and key
+// at the site's paths on a web host, none on any other.
+func tlsFor(s *site.Site, h site.Host, o Options) (*TLS, error) {
+	if (len(o.TLSCertificate) == 0) != (len(o.TLSKey) == 0) {
+		return nil, errors.New("a TLS certificate needs its key and a key its certificate")
+	}
+	if len(o.TLSCertificate) == 0 || !h.Has(site.RoleWeb) {
+		return nil, nil
+	}
+	if _, err := CheckTLS(o.TLSCertificate, o.TLSKey); err != nil {
+		return nil, err
+	}
+	return &TLS{
+		CertificatePath: s.TLS.Certificate, KeyPath: s.TLS.Key,
+		Certificate: o.TLSCertificate, Key: o.TLSKey,
+	}, nil
 }
 
 // withNetwork fills the options' zero fields from the site's network.
@@ -176,28 +206,43 @@ type userData struct {
 	WriteFiles        []writeFile `yaml:"write_files,omitempty"`
 }
 
+// writeFile is one entry of write_files. None is deferred: see UserData.
 type writeFile struct {
 	Path        string `yaml:"path"`
 	Owner       string `yaml:"owner"`
 	Permissions string `yaml:"permissions"`
-	// Defer writes the file in cloud-init's final stage, after users,
-	// groups and packages exist (the invenio group comes with invenio-common).
-	Defer   bool   `yaml:"defer"`
-	Content string `yaml:"content"`
+	Content     string `yaml:"content"`
 }
 
+// Owner and mode of the secrets file.
+const (
+	SecretsOwner = "root:invenio"
+	SecretsMode  = "0640"
+)
+
 // UserData returns the user-data file: host name, SSH keys for the default
-// user, no passwords, and the secrets file.
+// user, no passwords, the TLS certificate and key (web hosts) and the
+// secrets file.
+//
+// The files are written by cloud-init's write_files module in its network
+// stage (cloud-init.service, ordered before sysinit.target), so they exist
+// before any unit of the roles starts: NGINX finds its certificate and the
+// application, provisioning and Redis their secrets on first boot. They
+// are not deferred to the final stage, which runs after multi-user.target,
+// when those units have already started and failed. The image must
+// therefore have the invenio group before cloud-init runs, as role images
+// do: invenio-common creates it (systemd-sysusers) when the image is baked.
 func (c Config) UserData() ([]byte, error) {
 	u := userData{
 		Hostname: c.Hostname, FQDN: c.FQDN, ManageEtcHosts: true,
 		Users: []string{"default"}, DisableRoot: true, SSHAuthorizedKeys: c.SSHAuthorizedKeys,
 	}
+	u.WriteFiles = c.TLS.tlsFiles()
 	if c.Secrets.Len() > 0 {
-		u.WriteFiles = []writeFile{{
-			Path: SecretsPath, Owner: "root:invenio", Permissions: "0640", Defer: true,
+		u.WriteFiles = append(u.WriteFiles, writeFile{
+			Path: SecretsPath, Owner: SecretsOwner, Permissions: SecretsMode,
 			Content: string(c.Secrets.Env()),
-		}}
+		})
 	}
 	return marshal("#cloud-config\n# Made by invenio-infra for "+c.InstanceID+". It holds secrets: keep it private.\n", u)
 }

@@ -162,9 +162,10 @@ func TestUserData(t *testing.T) {
 	assert.Equal(t, []any{"ssh-ed25519 AAAAC3Nza admin@example.org"}, u["ssh_authorized_keys"])
 	wf := u["write_files"].([]any)[0].(map[string]any)
 	assert.Equal(t, map[string]any{
-		"path": "/etc/invenio/secrets.env", "owner": "root:invenio", "permissions": "0640", "defer": true,
+		"path": "/etc/invenio/secrets.env", "owner": "root:invenio", "permissions": "0640",
 		"content": string(c.Secrets.Env()),
-	}, wf)
+	}, wf, "written in cloud-init's network stage, before the roles' units start: not deferred")
+	assert.NotContains(t, string(b), "defer")
 	for _, k := range []string{"password", "passwd", "chpasswd", "plain_text_passwd", "hashed_passwd"} {
 		assert.NotContains(t, string(b), k)
 	}
@@ -291,4 +292,93 @@ func TestForHostTakesTheSiteNetwork(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "10.10.3.11/24", c.Address.String())
 	assert.Equal(t, "invenio01-prod.example.org", c.FQDN)
+}
+
+// selfSigned returns a PEM certificate for name and its PEM key.
+func selfSigned(t *testing.T, name string) ([]byte, PrivateKey) {
+	t.Helper()
+	cert, key, err := SelfSigned([]string{name}, time.Unix(1700000000, 0))
+	require.NoError(t, err)
+	return cert, key
+}
+
+// writeFiles returns the user-data's write_files entries by path.
+func writeFiles(t *testing.T, c Config) map[string]map[string]any {
+	t.Helper()
+	b, err := c.UserData()
+	require.NoError(t, err)
+	var u struct {
+		WriteFiles []map[string]any `yaml:"write_files"`
+	}
+	require.NoError(t, yaml.Unmarshal(b, &u))
+	out := map[string]map[string]any{}
+	for _, f := range u.WriteFiles {
+		out[f["path"].(string)] = f
+	}
+	return out
+}
+
+func TestTLSOnWebHosts(t *testing.T) {
+	cert, key := selfSigned(t, "invenio01-prod")
+	s := site.Default()
+	prod, _ := s.Instance("prod")
+	sec, err := GenerateSecrets([]string{"INVENIO_SECRET_KEY"})
+	require.NoError(t, err)
+	o := Options{TLSCertificate: cert, TLSKey: key}
+
+	c, err := ForHost(s, prod, "invenio01-prod", sec, o)
+	require.NoError(t, err)
+	require.NotNil(t, c.TLS)
+	files := writeFiles(t, c)
+	assert.Equal(t, map[string]any{"path": "/etc/ssl/certs/invenio.pem", "owner": "root:root", "permissions": "0644",
+		"content": string(cert)}, files[s.TLS.Certificate])
+	assert.Equal(t, map[string]any{"path": "/etc/ssl/private/invenio.key", "owner": "root:root", "permissions": "0600",
+		"content": string(key)}, files[s.TLS.Key])
+	assert.Contains(t, files, SecretsPath)
+
+	c, err = ForHost(s, prod, "invenio03-prod", sec, o)
+	require.NoError(t, err)
+	assert.Nil(t, c.TLS, "a services host gets no certificate")
+	files = writeFiles(t, c)
+	assert.NotContains(t, files, s.TLS.Key)
+	assert.Contains(t, files, SecretsPath)
+}
+
+func TestTLSBadPairs(t *testing.T) {
+	cert, key := selfSigned(t, "a.example.org")
+	_, other := selfSigned(t, "b.example.org")
+	s := site.Default()
+	prod, _ := s.Instance("prod")
+	for _, o := range []Options{
+		{TLSCertificate: cert, TLSKey: other},
+		{TLSCertificate: key, TLSKey: cert},
+		{TLSCertificate: []byte("not PEM"), TLSKey: key},
+	} {
+		_, err := ForHost(s, prod, "invenio01-prod", Secrets{}, o)
+		require.ErrorIs(t, err, ErrTLSPair)
+		assert.NotContains(t, err.Error(), string(o.TLSKey[:40]), "no key material in errors")
+	}
+	for _, o := range []Options{{TLSCertificate: cert}, {TLSKey: key}} {
+		_, err := ForHost(s, prod, "invenio03-prod", Secrets{}, o)
+		assert.ErrorContains(t, err, "needs its")
+	}
+	leaf, err := CheckTLS(cert, key)
+	require.NoError(t, err)
+	assert.Equal(t, "a.example.org", leaf.Subject.CommonName)
+}
+
+func TestTLSKeyNeverPrints(t *testing.T) {
+	cert, key := selfSigned(t, "invenio-dev01")
+	c := devConfig(t, Options{TLSCertificate: cert, TLSKey: key})
+	require.NotNil(t, c.TLS)
+	body := strings.Split(string(key), "\n")[1]
+	o := Options{TLSCertificate: cert, TLSKey: key}
+	for _, f := range []string{"%v", "%+v", "%#v", "%s", "%x", "%q"} {
+		for _, v := range []any{c, *c.TLS, c.TLS, o, c.TLS.Key} {
+			out := fmt.Sprintf(f, v)
+			assert.NotContains(t, out, body, f)
+			assert.NotContains(t, out, fmt.Sprintf("%x", []byte(key))[:32], f)
+		}
+	}
+	assert.Contains(t, fmt.Sprintf("%v", c.TLS.Key), "redacted")
 }
