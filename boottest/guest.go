@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
-	"gopkg.in/yaml.v3"
 
 	"gitlab.tugraz.at/invenio/invenio-infra/images/bake"
 	"gitlab.tugraz.at/invenio/invenio-infra/images/seed"
@@ -107,56 +106,21 @@ func sizeMiB(s string) int {
 	return 256
 }
 
-// seedFiles returns the guest's cloud-init seed: the host's own (as `seed`
-// writes it) with the test's SSH key, the test's name server, and on web
-// hosts the TLS certificate and key the test's authority issued.
+// seedFiles returns the guest's cloud-init seed, as `seed` writes it: with
+// the test's SSH key, the test's name server, and on web hosts the TLS
+// certificate and key the test's authority issued.
 func (g *guest) seedFiles(certPEM, keyPEM []byte) (map[string][]byte, error) {
 	t := g.t
 	cfg, err := seed.ForHost(t.site, t.in, g.Host.Name, t.secrets, seed.Options{
 		SSHAuthorizedKeys: []string{t.key.Authorized},
 		Nameservers:       []netip.Addr{t.plan.Client},
+		TLSCertificate:    certPEM,
+		TLSKey:            seed.PrivateKey(keyPEM),
 	})
 	if err != nil {
 		return nil, err
 	}
-	files, err := cfg.Files()
-	if err != nil {
-		return nil, err
-	}
-	if g.Has(site.RoleWeb) {
-		files["user-data"], err = addWriteFiles(files["user-data"],
-			writeFile{Path: t.site.TLS.Certificate, Owner: "root:root", Permissions: "0644", Content: string(certPEM)},
-			writeFile{Path: t.site.TLS.Key, Owner: "root:root", Permissions: "0600", Content: string(keyPEM)})
-	}
-	return files, err
-}
-
-// writeFile is one entry of cloud-init's write_files.
-type writeFile struct {
-	Path        string `yaml:"path"`
-	Owner       string `yaml:"owner"`
-	Permissions string `yaml:"permissions"`
-	Content     string `yaml:"content"`
-}
-
-// addWriteFiles appends entries to the write_files of a #cloud-config
-// user-data document. They are written in cloud-init's init stage, before
-// NGINX starts.
-func addWriteFiles(userData []byte, files ...writeFile) ([]byte, error) {
-	var doc map[string]any
-	if err := yaml.Unmarshal(userData, &doc); err != nil {
-		return nil, fmt.Errorf("user-data: %w", err)
-	}
-	list, _ := doc["write_files"].([]any)
-	for _, f := range files {
-		list = append(list, f)
-	}
-	doc["write_files"] = list
-	out, err := yaml.Marshal(doc)
-	if err != nil {
-		return nil, fmt.Errorf("user-data: %w", err)
-	}
-	return append([]byte("#cloud-config\n"), out...), nil
+	return cfg.Files()
 }
 
 // start builds the seed image and powers the guest on inside the test's

@@ -13,7 +13,6 @@ import (
 	"github.com/miekg/dns"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"gopkg.in/yaml.v3"
 
 	"gitlab.tugraz.at/invenio/invenio-infra/site"
 )
@@ -45,25 +44,6 @@ func TestSmarthostAddr(t *testing.T) {
 		assert.Equal(t, want.host, h, in)
 		assert.Equal(t, want.port, p, in)
 	}
-}
-
-func TestAddWriteFiles(t *testing.T) {
-	in := []byte("#cloud-config\nhostname: web1\nwrite_files:\n  - path: /etc/a\n    content: a\n")
-	out, err := addWriteFiles(in, writeFile{Path: "/etc/b", Owner: "root:root", Permissions: "0600", Content: "b\n"})
-	require.NoError(t, err)
-	assert.Regexp(t, `^#cloud-config\n`, string(out))
-	var doc struct {
-		Hostname   string `yaml:"hostname"`
-		WriteFiles []struct {
-			Path, Permissions, Content string
-		} `yaml:"write_files"`
-	}
-	require.NoError(t, yaml.Unmarshal(out, &doc))
-	assert.Equal(t, "web1", doc.Hostname)
-	require.Len(t, doc.WriteFiles, 2)
-	assert.Equal(t, "/etc/a", doc.WriteFiles[0].Path)
-	assert.Equal(t, "/etc/b", doc.WriteFiles[1].Path)
-	assert.Equal(t, "0600", doc.WriteFiles[1].Permissions)
 }
 
 func TestPKIIssues(t *testing.T) {
