@@ -30,8 +30,11 @@ func TestImageWithFixtureApp(t *testing.T) {
 	need.Tool(t, bakeTools...)
 	work := t.TempDir()
 	withApp, without := filepath.Join(work, "with-app"), filepath.Join(work, "without")
-	invenioInfra(t, "release", "--out", withApp, "--instance", "prod", "--skip-images", "--app-fixture", "--version", "1.0.0")
-	invenioInfra(t, "release", "--out", without, "--instance", "prod", "--skip-images", "--version", "1.0.0")
+	// The boot tests' site: the base root this bakes is the one the
+	// pipeline's boot-test job bakes its prod-web image on.
+	site := filepath.Join("..", "..", "site", "examples", "boot-test.yaml")
+	invenioInfra(t, "--site", site, "release", "--out", withApp, "--instance", "prod", "--skip-images", "--app-fixture", "--version", "1.0.0")
+	invenioInfra(t, "--site", site, "release", "--out", without, "--instance", "prod", "--skip-images", "--version", "1.0.0")
 	for _, c := range []struct {
 		name, repo string
 		flags      []string
@@ -41,7 +44,7 @@ func TestImageWithFixtureApp(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			out := filepath.Join(work, "images-"+c.name)
-			_, stderr := invenioInfra(t, append([]string{"image", "--instance", "prod", "--role", "web",
+			_, stderr := invenioInfra(t, append([]string{"--site", site, "image", "--instance", "prod", "--role", "web",
 				"--repo", filepath.Join(c.repo, "apt"), "--out", out, "--format", "oci"}, c.flags...)...)
 			assert.NotContains(t, stderr, "stand_ins=invenio-app-tugraz,", "no second stand-in")
 			m, err := bake.ReadManifest(filepath.Join(out, "prod-web.manifest.json"))
