@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"sync"
 	"syscall"
@@ -242,8 +243,13 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 }
 
 // Overlay creates a qcow2 image at path that records writes on top of base
-// (which is only read), with virtual size sizeBytes (0: base's size).
+// (which is only read), with virtual size sizeBytes (0: base's size). A
+// relative base is made absolute: qemu-img would look for it next to path.
 func Overlay(ctx context.Context, base, path string, sizeBytes int64) error {
+	base, err := filepath.Abs(base)
+	if err != nil {
+		return fmt.Errorf("vm: %w", err)
+	}
 	out, err := exec.CommandContext(ctx, "qemu-img", OverlayArgs(base, path, sizeBytes)...).CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("vm: creating overlay %s: %w: %s", path, err, bytes.TrimSpace(out))

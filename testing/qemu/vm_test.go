@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -15,6 +16,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"gitlab.tugraz.at/invenio/invenio-infra/testing/need"
 )
 
 func TestArgsBIOS(t *testing.T) {
@@ -202,4 +205,18 @@ func TestQMPCommand(t *testing.T) {
 	assert.ErrorContains(t, qmpCommand(sock, "nope"), "qmp: nope: CommandNotFound: no such command")
 
 	assert.ErrorContains(t, qmpCommand(filepath.Join(t.TempDir(), "none"), "quit"), "qmp:")
+}
+
+// TestOverlayRelativeBase makes an overlay of a base given by a relative
+// path from another directory: qemu-img must find the base.
+func TestOverlayRelativeBase(t *testing.T) {
+	need.Tool(t, "qemu-img")
+	dir := t.TempDir()
+	t.Chdir(dir)
+	require.NoError(t, os.WriteFile("base.raw", make([]byte, 1<<20), 0o644))
+	require.NoError(t, os.Mkdir("vm", 0o755))
+	require.NoError(t, Overlay(context.Background(), "base.raw", filepath.Join("vm", "disk.qcow2"), 0))
+	out, err := exec.Command("qemu-img", "info", "--backing-chain", filepath.Join(dir, "vm", "disk.qcow2")).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	assert.Contains(t, string(out), filepath.Join(dir, "base.raw"))
 }
