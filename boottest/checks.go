@@ -64,6 +64,9 @@ func (t *Test) readyCheck(g *guest) check {
 		if a, err := g.run(ctx, "systemd-analyze time; systemd-analyze blame --no-pager | head -n 8"); err == nil {
 			fmt.Fprint(out, a)
 		}
+		g.mu.Lock()
+		fmt.Fprint(out, g.cpuAtReady)
+		g.mu.Unlock()
 		if g.Ready > b {
 			return fmt.Errorf("ready after %.1fs, over the %s budget (%s)", g.Ready.Seconds(), b, t.accel.Accel)
 		}

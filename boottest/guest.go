@@ -47,6 +47,8 @@ type guest struct {
 	Ready time.Duration
 	// bootID is the kernel's boot ID at the last readiness.
 	bootID string
+	// cpuAtReady is the guest's CPU time by unit when it became ready.
+	cpuAtReady string
 }
 
 // Has reports whether the guest has role r.
@@ -196,8 +198,13 @@ func (g *guest) settle(ctx context.Context, since func() time.Duration) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", g.Host.Name, err)
 	}
+	ready := since()
+	cpu := ""
+	if out, err := g.run(ctx, cpuCommand); err == nil {
+		cpu = formatCPU(parseCPU(out))
+	}
 	g.mu.Lock()
-	g.Ready, g.bootID = since(), strings.TrimSpace(id)
+	g.Ready, g.bootID, g.cpuAtReady = ready, strings.TrimSpace(id), cpu
 	g.mu.Unlock()
 	return nil
 }

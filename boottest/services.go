@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 
@@ -122,7 +123,8 @@ func (t *Test) redisSay(ctx context.Context, addr string, cmds ...string) ([]str
 	return out, nil
 }
 
-// rabbitCheck logs in as the app user on its vhost and as guest.
+// rabbitCheck logs in as the app user on its vhost and as guest, and lists
+// the node's users: guest must not be among them.
 func (t *Test) rabbitCheck(g *guest) check {
 	return func(ctx context.Context, out io.Writer) error {
 		addr := netip.AddrPortFrom(g.addr(), 5672).String()
@@ -152,11 +154,20 @@ func (t *Test) rabbitCheck(g *guest) check {
 		}
 		fmt.Fprintf(out, "guest: %v\n", err)
 		var ae *amqp.Error
-		if errors.As(err, &ae) && ae.Code == amqp.AccessRefused || strings.Contains(err.Error(), "ACCESS_REFUSED") ||
-			strings.Contains(err.Error(), "username or password not allowed") {
-			return nil
+		if !(errors.As(err, &ae) && ae.Code == amqp.AccessRefused || strings.Contains(err.Error(), "ACCESS_REFUSED") ||
+			strings.Contains(err.Error(), "username or password not allowed")) {
+			return fmt.Errorf("guest was not refused for its credentials but: %w", err)
 		}
-		return fmt.Errorf("guest was not refused for its credentials but: %w", err)
+		// Refused is not enough: the user must not exist at all.
+		users, err := g.run(ctx, "rabbitmqctl -s list_users | cut -f1")
+		if err != nil {
+			return fmt.Errorf("listing rabbitmq users: %w", err)
+		}
+		fmt.Fprintf(out, "rabbitmq users: %s\n", strings.Join(strings.Fields(users), " "))
+		if slices.Contains(strings.Fields(users), "guest") {
+			return errors.New("rabbitmq still has the user guest")
+		}
+		return nil
 	}
 }
 

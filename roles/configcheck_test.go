@@ -4,6 +4,9 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
@@ -89,6 +92,37 @@ REDISCLI_AUTH=` + pw + ` redis-cli shutdown nosave || true
 		auth, err := os.Stat(filepath.Join(root, "etc/redis/invenio-auth.conf"))
 		require.NoError(t, err)
 		assert.Equal(t, os.FileMode(0o640), auth.Mode().Perm())
+	})
+
+	t.Run("rabbitmq definitions", func(t *testing.T) {
+		defs := filepath.Join(root, "etc/rabbitmq/invenio-definitions.json")
+		write := func(pw string) rabbitDefinitions {
+			writeSecrets(t, root, map[string]string{"INVENIO_RABBITMQ_PASSWORD": pw})
+			out, err := debroot.Chroot(t, root, "/usr/libexec/invenio/rabbitmq-definitions")
+			require.NoError(t, err, out)
+			b, err := os.ReadFile(defs)
+			require.NoError(t, err)
+			var d rabbitDefinitions
+			require.NoError(t, json.Unmarshal(b, &d), string(b))
+			return d
+		}
+		const pw = "rabbitmq-test-password-0123456789"
+		first := write(pw)
+		require.Len(t, first.Users, 1)
+		u := first.Users[0]
+		assert.Equal(t, "invenio", u.Name)
+		assert.Equal(t, "rabbit_password_hashing_sha256", u.HashingAlgorithm)
+		assert.True(t, rabbitHashMatches(t, u.PasswordHash, pw), "salt + SHA-256(salt, password)")
+		assert.False(t, rabbitHashMatches(t, u.PasswordHash, pw+"x"))
+		assert.Equal(t, []rabbitVhost{{Name: "invenio"}}, first.Vhosts)
+		assert.Equal(t, []rabbitPermission{{User: "invenio", Vhost: "invenio", Configure: ".*", Write: ".*", Read: ".*"}}, first.Permissions)
+		st, err := os.Stat(defs)
+		require.NoError(t, err)
+		assert.Equal(t, os.FileMode(0o640), st.Mode().Perm())
+
+		assert.Equal(t, u.PasswordHash, write(pw).Users[0].PasswordHash, "same password: the file is kept, salt and all")
+		changed := write(pw + "-rotated").Users[0].PasswordHash
+		assert.True(t, rabbitHashMatches(t, changed, pw+"-rotated"))
 	})
 
 	t.Run("exim4", func(t *testing.T) {
@@ -180,4 +214,41 @@ func writeSecrets(t *testing.T, root string, values map[string]string) {
 	p := filepath.Join(root, "etc/invenio/secrets.env")
 	require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
 	require.NoError(t, os.WriteFile(p, []byte(b.String()), 0o640))
+}
+
+// rabbitDefinitions is the part of a RabbitMQ definitions file that
+// invenio-rabbitmq writes.
+type rabbitDefinitions struct {
+	Vhosts []rabbitVhost `json:"vhosts"`
+	Users  []struct {
+		Name             string   `json:"name"`
+		PasswordHash     string   `json:"password_hash"`
+		HashingAlgorithm string   `json:"hashing_algorithm"`
+		Tags             []string `json:"tags"`
+	} `json:"users"`
+	Permissions []rabbitPermission `json:"permissions"`
+}
+
+type rabbitVhost struct {
+	Name string `json:"name"`
+}
+
+type rabbitPermission struct {
+	User      string `json:"user"`
+	Vhost     string `json:"vhost"`
+	Configure string `json:"configure"`
+	Write     string `json:"write"`
+	Read      string `json:"read"`
+}
+
+// rabbitHashMatches tells whether hash is RabbitMQ's
+// rabbit_password_hashing_sha256 of pw: base64 of a 4-byte salt followed by
+// SHA-256 of the salt and the password.
+func rabbitHashMatches(t *testing.T, hash, pw string) bool {
+	t.Helper()
+	b, err := base64.StdEncoding.DecodeString(hash)
+	require.NoError(t, err)
+	require.Len(t, b, 4+sha256.Size)
+	sum := sha256.Sum256(append(append([]byte{}, b[:4]...), pw...))
+	return string(sum[:]) == string(b[4:])
 }

@@ -49,9 +49,9 @@ func services(c *Context) packaging.Spec {
 		Description: "Installs and configures PostgreSQL, Redis, RabbitMQ, the search engine\n" +
 			"and Exim4" + nfsNote + " for the " + c.Instance.Name + " instance, and provisions them at boot: once\n" +
 			"/etc/invenio/secrets.env is present, invenio-provision.service creates the\n" +
-			"invenio database role and database, the RabbitMQ vhost and user (and\n" +
-			"deletes guest), and sets the Redis password. It runs again whenever the\n" +
-			"secrets file changes.",
+			"invenio database role and database, sets the Redis password and the\n" +
+			"RabbitMQ user's (and deletes guest on a node made before\n" +
+			"invenio-rabbitmq). It runs again whenever the secrets file changes.",
 		Depends: append([]string{
 			"invenio-common (= ${binary:Version})",
 			"invenio-postgresql (= ${binary:Version})",
@@ -130,23 +130,31 @@ func redis(c *Context) packaging.Spec {
 	}
 }
 
-// rabbitmq is invenio-rabbitmq: listeners on the internal address, no guest,
-// and a file-descriptor limit.
+// rabbitmq is invenio-rabbitmq: listeners on the internal address, the
+// invenio vhost and user as definitions imported at start, no guest, and a
+// file-descriptor limit.
 func rabbitmq(c *Context) packaging.Spec {
 	return packaging.Spec{
 		Name:     "invenio-rabbitmq",
 		Section:  "net",
 		Synopsis: "RabbitMQ settings for InvenioRDM, " + c.Instance.Name + " instance",
 		Description: "Configures RabbitMQ through conf.d to listen on localhost and\n" +
-			c.ServicesAddr() + " only, keeps the guest user to loopback (invenio-provision\n" +
-			"deletes it), keeps Erlang distribution on loopback, and raises the\n" +
-			"file-descriptor limit and hardens the service through a drop-in.",
+			c.ServicesAddr() + " only and to import the invenio vhost, user and\n" +
+			"permissions at every start from definitions written from\n" +
+			"/etc/invenio/secrets.env (a new node never creates guest; on an older one\n" +
+			"invenio-provision deletes it), keeps Erlang distribution on loopback,\n" +
+			"and raises the file-descriptor limit and hardens the service through a\n" +
+			"drop-in.",
 		Depends: []string{"invenio-common (= ${binary:Version})", "rabbitmq-server"},
 		Files: []packaging.File{
 			conf("/etc/rabbitmq/conf.d/50-invenio.conf", "rabbitmq.conf.tmpl", c),
+			script(systemd.RabbitMQDefinitions, "rabbitmq-definitions.tmpl", c),
 			dropIn("rabbitmq-server.service", "invenio.conf", systemd.RabbitMQDropIn()),
 		},
-		Maint: systemd.Maint{Units: []systemd.UnitAction{{Name: "rabbitmq-server.service", Restart: true}}},
+		Maint: systemd.Maint{
+			Purge: []string{"rm -f /etc/rabbitmq/invenio-definitions.json /var/lib/rabbitmq/.invenio-no-guest"},
+			Units: []systemd.UnitAction{{Name: "rabbitmq-server.service", Restart: true}},
+		},
 	}
 }
 

@@ -15,6 +15,8 @@ const DropInFile = "invenio.conf"
 const (
 	redisConf = "/etc/redis/invenio.conf"
 	redisAuth = "/usr/libexec/invenio/redis-auth"
+	// RabbitMQDefinitions writes the definitions RabbitMQ imports at start.
+	RabbitMQDefinitions = "/usr/libexec/invenio/rabbitmq-definitions"
 )
 
 // Units that DropIn knows.
@@ -131,7 +133,8 @@ func postgresqlDropIn() *Unit {
 // CPUs (@resources). The file-descriptor limit is set here too, so it holds
 // whatever the packaged unit says.
 func rabbitmqDropIn() *Unit {
-	u := newDropIn(unitRabbitMQ, "Hardening and the file-descriptor limit.")
+	u := newDropIn(unitRabbitMQ, "Definitions, hardening and the file-descriptor limit.")
+	u.Add("Service", "ExecStartPre", "+"+RabbitMQDefinitions)
 	sandbox{
 		dropIn: true, noNewPrivs: true, privateUsers: true, protectHome: "yes", writeExecute: true,
 		readWrite: []string{"/var/lib/rabbitmq", "/var/log/rabbitmq"},

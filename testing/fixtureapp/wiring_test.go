@@ -56,6 +56,8 @@ func TestWiringInChroot(t *testing.T) {
 	out = inNamespaces(t, root, wiringScript(s, dev))
 	t.Logf("namespaces script (%s):\n%s", time.Since(start).Round(time.Millisecond), out)
 	assert.Contains(t, out, "invenio-provision: done")
+	assert.Contains(t, out, "rabbitmq users: invenio \n", "the definitions made the app user; the new node never made guest")
+	assert.NotContains(t, out, "deleting guest", "a new node needs no rabbitmqctl call to lose guest")
 	assert.Contains(t, out, "ui /ping: 200 OK")
 	assert.Contains(t, out, "api /api/ping: 200 OK")
 	assert.Regexp(t, `info: 200 \{"app":"api","host":"[^"]+","script_root":"/api",`, out, "uWSGI mounts the REST application at /api")
@@ -190,8 +192,15 @@ chroot "$R" runuser -u postgres -- /usr/lib/postgresql/` + pg + `/bin/pg_ctl -D 
 chroot "$R" /usr/libexec/invenio/redis-auth
 chroot "$R" runuser -u redis -- redis-server /etc/redis/invenio.conf --daemonize yes \
     --pidfile /tmp/redis.pid --logfile /tmp/redis.log --dir /tmp || fail redis
+# RabbitMQ as its drop-in starts it: definitions written first, as root.
+chroot "$R" /usr/libexec/invenio/rabbitmq-definitions
 chroot "$R" sh -c 'rabbitmq-server >/tmp/rabbitmq.log 2>&1 &'
 chroot "$R" /usr/libexec/invenio/provision >"$R/tmp/provision.log" 2>&1 || fail provision
 cat "$R/tmp/provision.log"
+i=0
+until chroot "$R" rabbitmqctl -q await_startup >/dev/null 2>&1; do
+    i=$((i+1)); [ $i -lt 120 ] || fail "rabbitmq did not start"; sleep 1
+done
+echo "rabbitmq users: $(chroot "$R" rabbitmqctl -s list_users | cut -f1 | sort | tr '\n' ' ')"
 `
 }
