@@ -2,6 +2,7 @@ package boottest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -137,7 +138,7 @@ func (g *guest) start(ctx context.Context, certPEM, keyPEM []byte) error {
 		return fmt.Errorf("%s: seed: %w", g.Host.Name, err)
 	}
 	spec := vm.Spec{
-		Disk: g.Image, Seed: seedImg, Firmware: g.t.opts.Firmware, MemoryMiB: g.Memory, CPUs: 1,
+		Disk: g.Image, Seed: seedImg, Firmware: g.t.opts.Firmware, MemoryMiB: g.Memory, CPUs: g.t.opts.CPUs,
 		Reboot: true, Extra: topology.NetArgs(g.Net),
 	}
 	var m *vm.Machine
@@ -181,6 +182,34 @@ func (g *guest) waitReady(ctx context.Context, timeout time.Duration) error {
 	return g.settle(ctx, func() time.Duration { return g.machine.Since() })
 }
 
+// cloudInitResult waits for the file cloud-init's final stage writes last
+// and prints it. (`cloud-init status --wait` would tell the same, but it is
+// a Python program: many seconds of an emulated CPU, inside the time being
+// measured.)
+const cloudInitResult = `i=0
+until [ -s /run/cloud-init/result.json ]; do
+    i=$((i + 1)); [ "$i" -lt 600 ] || { echo "no /run/cloud-init/result.json after 600 s" >&2; exit 1; }
+    sleep 1
+done
+cat /run/cloud-init/result.json`
+
+// cloudInitErrors reads cloud-init's result.json: an error for each error
+// it recorded in this boot.
+func cloudInitErrors(result string) error {
+	var r struct {
+		V1 struct {
+			Errors []string `json:"errors"`
+		} `json:"v1"`
+	}
+	if err := json.Unmarshal([]byte(result), &r); err != nil {
+		return fmt.Errorf("cloud-init's result.json: %w", err)
+	}
+	if len(r.V1.Errors) > 0 {
+		return fmt.Errorf("cloud-init reported errors: %s", strings.Join(r.V1.Errors, "; "))
+	}
+	return nil
+}
+
 // settle waits until systemd has started every unit and cloud-init is
 // done, and records the boot ID and the readiness time given by since.
 func (g *guest) settle(ctx context.Context, since func() time.Duration) error {
@@ -191,7 +220,11 @@ func (g *guest) settle(ctx context.Context, since func() time.Duration) error {
 	if state != "running" && state != "degraded" {
 		return fmt.Errorf("%s: system state %q after waiting", g.Host.Name, state)
 	}
-	if _, err := g.run(ctx, "cloud-init status --wait >/dev/null || true"); err != nil {
+	result, err := g.run(ctx, cloudInitResult)
+	if err != nil {
+		return fmt.Errorf("%s: cloud-init: %w", g.Host.Name, err)
+	}
+	if err := cloudInitErrors(result); err != nil {
 		return fmt.Errorf("%s: %w", g.Host.Name, err)
 	}
 	id, err := g.run(ctx, "cat /proc/sys/kernel/random/boot_id")

@@ -107,3 +107,10 @@ func TestMailSink(t *testing.T) {
 	assert.Equal(t, []string{"b@example.org"}, m.To)
 	assert.Equal(t, "127.0.0.1", peerIP(m.Peer))
 }
+
+func TestCloudInitErrors(t *testing.T) {
+	assert.NoError(t, cloudInitErrors(`{"v1": {"datasource": "DataSourceNoCloud [seed=/dev/vdb][dsmode=net]", "errors": []}}`))
+	err := cloudInitErrors(`{"v1": {"errors": ["('write_files', OSError('bad'))"]}}`)
+	assert.ErrorContains(t, err, "cloud-init reported errors: ('write_files', OSError('bad'))")
+	assert.Error(t, cloudInitErrors("not json"))
+}

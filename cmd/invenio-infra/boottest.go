@@ -22,6 +22,7 @@ type bootTestOptions struct {
 	Work        string
 	Accel       string
 	Firmware    string
+	CPUs        int
 	Budgets     []string
 	BootTimeout time.Duration
 	NoFailover  bool
@@ -88,6 +89,7 @@ func newBootTest(g *globalOptions) *cobra.Command {
 	f.StringVar(&o.Work, "work", "", "keep the VMs' overlays and seeds in this directory (default: a temporary one, removed)")
 	f.StringVar(&o.Accel, "accel", "", "accelerator: kvm or tcg (default: probe)")
 	f.StringVar(&o.Firmware, "firmware", "bios", "firmware: bios (SeaBIOS) or uefi (OVMF)")
+	f.IntVar(&o.CPUs, "cpus", boottest.DefaultCPUs, "virtual CPUs per guest")
 	f.StringArrayVar(&o.Budgets, "budget", nil, "power-on-to-ready budget ROLE=DURATION, e.g. web=40s; repeatable (default: web=40s, services=60s)")
 	f.DurationVar(&o.BootTimeout, "boot-timeout", 20*time.Minute, "longest wait for a guest's first boot")
 	f.BoolVar(&o.NoFailover, "no-failover", false, "leave out the failover check")
@@ -103,7 +105,7 @@ func (o *bootTestOptions) options() (boottest.Options, error) {
 	bo := boottest.Options{
 		Instance: o.Instance, Images: o.Images, Report: o.Report, LogDir: o.Logs, Work: o.Work,
 		BootTimeout: o.BootTimeout, NoFailover: o.NoFailover, NoReboot: o.NoReboot,
-		Budgets: map[site.Role]time.Duration{},
+		CPUs: o.CPUs, Budgets: map[site.Role]time.Duration{},
 	}
 	switch a := vm.Accel(o.Accel); a {
 	case "", vm.KVM, vm.TCG:
