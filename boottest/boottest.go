@@ -19,6 +19,7 @@
 package boottest
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -42,12 +43,13 @@ import (
 	"gitlab.tugraz.at/invenio/invenio-infra/testing/topology"
 )
 
-// DefaultCPUs is each guest's number of virtual CPUs. One: under TCG every
-// virtual CPU is a host thread, and on a small runner that already runs
-// three guests on two cores, a second one per guest made the prod instance
-// boot slower (cloud-init's first stage 66-78 s after power-on with one,
-// 114-125 s with two), not faster.
-const DefaultCPUs = 1
+// DefaultCPUs are the virtual CPUs of a role's guests; a host with several
+// roles gets the most of its roles'. Under TCG every virtual CPU is a host
+// thread: on a small runner that boots three guests on two cores, two per
+// web guest only added threads (cloud-init's first stage started 66-78 s
+// after power-on with one, 114-125 s with two), while the services host,
+// last to be ready and alone while it reboots, can use a second core.
+var DefaultCPUs = map[site.Role]int{site.RoleWeb: 1, site.RoleServices: 2}
 
 // DefaultBudgets are the power-on-to-ready targets per role; a host with
 // several roles gets the largest of its roles'.
@@ -75,8 +77,8 @@ type Options struct {
 	Accel vm.Accel
 	// Firmware is BIOS (default) or UEFI.
 	Firmware vm.Firmware
-	// CPUs is each guest's number of virtual CPUs; default DefaultCPUs.
-	CPUs int
+	// CPUs override DefaultCPUs per role.
+	CPUs map[site.Role]int
 	// Budgets override DefaultBudgets per role.
 	Budgets map[site.Role]time.Duration
 	// BootTimeout bounds each guest's first boot; default 20 minutes.
@@ -200,9 +202,6 @@ func prepare(o Options) (*Test, error) {
 	if o.Firmware == "" {
 		o.Firmware = vm.BIOS
 	}
-	if o.CPUs <= 0 {
-		o.CPUs = DefaultCPUs
-	}
 	t := &Test{opts: o, site: o.Site, in: in, plan: plan, urlHost: u.Hostname(),
 		runner: &junit.Runner{Out: o.Out}, log: o.Log}
 	if t.log == nil {
@@ -296,7 +295,7 @@ func (t *Test) boot(ctx context.Context) error {
 		if err := g.start(ctx, cert, key); err != nil {
 			return err
 		}
-		t.log.Info("powered on", "host", g.Host.Name, "image", filepath.Base(g.Image), "memory_mib", g.Memory)
+		t.log.Info("powered on", "host", g.Host.Name, "image", filepath.Base(g.Image), "memory_mib", g.Memory, "cpus", t.cpus(g))
 	}
 	var wg sync.WaitGroup
 	errs := make([]error, len(t.guests))
@@ -405,17 +404,28 @@ func (t *Test) client() *http.Client {
 	return c
 }
 
-// budget is a guest's power-on-to-ready budget.
+// budget is g's power-on-to-ready budget: the largest of its roles'.
 func (t *Test) budget(g *guest) time.Duration {
-	var b time.Duration
-	for _, r := range g.Host.Roles {
-		d, ok := t.opts.Budgets[r]
+	return roleMax(g.Host.Roles, t.opts.Budgets, DefaultBudgets, 0)
+}
+
+// cpus is the number of virtual CPUs of g's guest: the most of its roles'.
+func (t *Test) cpus(g *guest) int {
+	return roleMax(g.Host.Roles, t.opts.CPUs, DefaultCPUs, 1)
+}
+
+// roleMax is the largest value of roles, each taken from override or else
+// from defaults, and at least floor.
+func roleMax[T cmp.Ordered](roles []site.Role, override, defaults map[site.Role]T, floor T) T {
+	v := floor
+	for _, r := range roles {
+		x, ok := override[r]
 		if !ok {
-			d = DefaultBudgets[r]
+			x = defaults[r]
 		}
-		b = max(b, d)
+		v = max(v, x)
 	}
-	return b
+	return v
 }
 
 // result collects the counts, times and the JUnit document.

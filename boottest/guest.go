@@ -50,6 +50,9 @@ type guest struct {
 	bootID string
 	// cpuAtReady is the guest's CPU time by unit when it became ready.
 	cpuAtReady string
+	// cloudInit is cloud-init's state in the last boot: "ran" or
+	// "disabled".
+	cloudInit string
 }
 
 // Has reports whether the guest has role r.
@@ -138,7 +141,7 @@ func (g *guest) start(ctx context.Context, certPEM, keyPEM []byte) error {
 		return fmt.Errorf("%s: seed: %w", g.Host.Name, err)
 	}
 	spec := vm.Spec{
-		Disk: g.Image, Seed: seedImg, Firmware: g.t.opts.Firmware, MemoryMiB: g.Memory, CPUs: g.t.opts.CPUs,
+		Disk: g.Image, Seed: seedImg, Firmware: g.t.opts.Firmware, MemoryMiB: g.Memory, CPUs: g.t.cpus(g),
 		Reboot: true, Extra: topology.NetArgs(g.Net),
 	}
 	var m *vm.Machine
@@ -186,7 +189,10 @@ func (g *guest) waitReady(ctx context.Context, timeout time.Duration) error {
 // and prints it. (`cloud-init status --wait` would tell the same, but it is
 // a Python program: many seconds of an emulated CPU, inside the time being
 // measured.)
-const cloudInitResult = `i=0
+// On later boots cloud-init does not run (the seed disabled it: see
+// seed.DisabledPath); it prints "disabled".
+const cloudInitResult = `if [ -e /run/cloud-init/disabled ]; then echo disabled; exit 0; fi
+i=0
 until [ -s /run/cloud-init/result.json ]; do
     i=$((i + 1)); [ "$i" -lt 600 ] || { echo "no /run/cloud-init/result.json after 600 s" >&2; exit 1; }
     sleep 1
@@ -194,8 +200,11 @@ done
 cat /run/cloud-init/result.json`
 
 // cloudInitErrors reads cloud-init's result.json: an error for each error
-// it recorded in this boot.
+// it recorded in this boot; none when cloud-init was disabled.
 func cloudInitErrors(result string) error {
+	if strings.TrimSpace(result) == "disabled" {
+		return nil
+	}
 	var r struct {
 		V1 struct {
 			Errors []string `json:"errors"`
@@ -208,6 +217,14 @@ func cloudInitErrors(result string) error {
 		return fmt.Errorf("cloud-init reported errors: %s", strings.Join(r.V1.Errors, "; "))
 	}
 	return nil
+}
+
+// cloudInitState names what cloudInitResult printed.
+func cloudInitState(result string) string {
+	if strings.TrimSpace(result) == "disabled" {
+		return "disabled"
+	}
+	return "ran"
 }
 
 // settle waits until systemd has started every unit and cloud-init is
@@ -237,7 +254,7 @@ func (g *guest) settle(ctx context.Context, since func() time.Duration) error {
 		cpu = formatCPU(parseCPU(out))
 	}
 	g.mu.Lock()
-	g.Ready, g.bootID, g.cpuAtReady = ready, strings.TrimSpace(id), cpu
+	g.Ready, g.bootID, g.cpuAtReady, g.cloudInit = ready, strings.TrimSpace(id), cpu, cloudInitState(result)
 	g.mu.Unlock()
 	return nil
 }

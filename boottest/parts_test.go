@@ -113,4 +113,7 @@ func TestCloudInitErrors(t *testing.T) {
 	err := cloudInitErrors(`{"v1": {"errors": ["('write_files', OSError('bad'))"]}}`)
 	assert.ErrorContains(t, err, "cloud-init reported errors: ('write_files', OSError('bad'))")
 	assert.Error(t, cloudInitErrors("not json"))
+	assert.NoError(t, cloudInitErrors("disabled\n"), "later boots: the seed disabled cloud-init")
+	assert.Equal(t, "disabled", cloudInitState("disabled\n"))
+	assert.Equal(t, "ran", cloudInitState(`{"v1": {"errors": []}}`))
 }

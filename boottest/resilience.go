@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"gitlab.tugraz.at/invenio/invenio-infra/images/seed"
 	"gitlab.tugraz.at/invenio/invenio-infra/internal/junit"
 	"gitlab.tugraz.at/invenio/invenio-infra/site"
 )
@@ -41,7 +42,13 @@ func (t *Test) rebootCheck() check {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "%s rebooted: ready again after %.1fs\n", svc.Host.Name, back.Seconds())
+		svc.mu.Lock()
+		ci := svc.cloudInit
+		svc.mu.Unlock()
+		fmt.Fprintf(out, "%s rebooted: ready again after %.1fs (cloud-init %s: the seed is applied once)\n", svc.Host.Name, back.Seconds(), ci)
+		if ci != "disabled" {
+			return fmt.Errorf("cloud-init ran again after the first boot: the seed did not write %s", seed.DisabledPath)
+		}
 		err = poll(ctx, recoveryTimeout, 2*time.Second, func() error {
 			if err := t.writeRecord(ctx, io.Discard); err != nil {
 				return err

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -22,7 +23,7 @@ type bootTestOptions struct {
 	Work        string
 	Accel       string
 	Firmware    string
-	CPUs        int
+	CPUs        []string
 	Budgets     []string
 	BootTimeout time.Duration
 	NoFailover  bool
@@ -89,7 +90,7 @@ func newBootTest(g *globalOptions) *cobra.Command {
 	f.StringVar(&o.Work, "work", "", "keep the VMs' overlays and seeds in this directory (default: a temporary one, removed)")
 	f.StringVar(&o.Accel, "accel", "", "accelerator: kvm or tcg (default: probe)")
 	f.StringVar(&o.Firmware, "firmware", "bios", "firmware: bios (SeaBIOS) or uefi (OVMF)")
-	f.IntVar(&o.CPUs, "cpus", boottest.DefaultCPUs, "virtual CPUs per guest")
+	f.StringArrayVar(&o.CPUs, "cpus", nil, "virtual CPUs of a role's guests ROLE=N; repeatable (default: web=1, services=2)")
 	f.StringArrayVar(&o.Budgets, "budget", nil, "power-on-to-ready budget ROLE=DURATION, e.g. web=40s; repeatable (default: web=40s, services=60s)")
 	f.DurationVar(&o.BootTimeout, "boot-timeout", 20*time.Minute, "longest wait for a guest's first boot")
 	f.BoolVar(&o.NoFailover, "no-failover", false, "leave out the failover check")
@@ -105,7 +106,7 @@ func (o *bootTestOptions) options() (boottest.Options, error) {
 	bo := boottest.Options{
 		Instance: o.Instance, Images: o.Images, Report: o.Report, LogDir: o.Logs, Work: o.Work,
 		BootTimeout: o.BootTimeout, NoFailover: o.NoFailover, NoReboot: o.NoReboot,
-		CPUs: o.CPUs, Budgets: map[site.Role]time.Duration{},
+		CPUs: map[site.Role]int{}, Budgets: map[site.Role]time.Duration{},
 	}
 	switch a := vm.Accel(o.Accel); a {
 	case "", vm.KVM, vm.TCG:
@@ -120,25 +121,36 @@ func (o *bootTestOptions) options() (boottest.Options, error) {
 		return bo, fmt.Errorf("--firmware %q: want bios or uefi", o.Firmware)
 	}
 	for _, b := range o.Budgets {
-		role, d, err := parseBudget(b)
+		role, v, err := parseRoleValue("--budget", b, "DURATION")
 		if err != nil {
 			return bo, err
 		}
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return bo, fmt.Errorf("--budget %q: want a positive duration such as 40s", b)
+		}
 		bo.Budgets[role] = d
+	}
+	for _, c := range o.CPUs {
+		role, v, err := parseRoleValue("--cpus", c, "N")
+		if err != nil {
+			return bo, err
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 16 {
+			return bo, fmt.Errorf("--cpus %q: want a number of CPUs from 1 to 16", c)
+		}
+		bo.CPUs[role] = n
 	}
 	return bo, nil
 }
 
-// parseBudget reads ROLE=DURATION.
-func parseBudget(s string) (site.Role, time.Duration, error) {
+// parseRoleValue reads flag's ROLE=VALUE; what names VALUE in the error.
+func parseRoleValue(flag, s, what string) (site.Role, string, error) {
 	r, v, ok := strings.Cut(s, "=")
 	role := site.Role(r)
 	if !ok || (role != site.RoleWeb && role != site.RoleServices) {
-		return "", 0, fmt.Errorf("--budget %q: want web=DURATION or services=DURATION", s)
+		return "", "", fmt.Errorf("%s %q: want web=%s or services=%s", flag, s, what, what)
 	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d <= 0 {
-		return "", 0, fmt.Errorf("--budget %q: want a positive duration such as 40s", s)
-	}
-	return role, d, nil
+	return role, v, nil
 }

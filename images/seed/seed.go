@@ -204,6 +204,7 @@ type userData struct {
 	DisableRoot       bool        `yaml:"disable_root"`
 	SSHAuthorizedKeys []string    `yaml:"ssh_authorized_keys,omitempty"`
 	WriteFiles        []writeFile `yaml:"write_files,omitempty"`
+	RunCmd            [][]string  `yaml:"runcmd"`
 }
 
 // writeFile is one entry of write_files. None is deferred: see UserData.
@@ -220,9 +221,18 @@ const (
 	SecretsMode  = "0640"
 )
 
+// DisabledPath is the file that keeps cloud-init from running: the seed's
+// last step writes it, so the seed is applied once.
+const DisabledPath = "/etc/cloud/cloud-init.disabled"
+
 // UserData returns the user-data file: host name, SSH keys for the default
 // user, no passwords, the TLS certificate and key (web hosts) and the
 // secrets file.
+//
+// A seed is applied once: its last step, in cloud-init's final stage,
+// writes DisabledPath, so later boots neither read the seed again (it holds
+// secrets; the host's files are the truth from then on) nor spend time in
+// cloud-init's four Python stages. Removing the file runs cloud-init again.
 //
 // The files are written by cloud-init's write_files module in its network
 // stage (cloud-init.service, ordered before sysinit.target), so they exist
@@ -236,6 +246,7 @@ func (c Config) UserData() ([]byte, error) {
 	u := userData{
 		Hostname: c.Hostname, FQDN: c.FQDN, ManageEtcHosts: true,
 		Users: []string{"default"}, DisableRoot: true, SSHAuthorizedKeys: c.SSHAuthorizedKeys,
+		RunCmd: [][]string{{"sh", "-c", "echo 'Written by the invenio-infra seed at the end of the first boot: the seed is applied once. Remove this file to run cloud-init again.' >" + DisabledPath}},
 	}
 	u.WriteFiles = c.TLS.tlsFiles()
 	if c.Secrets.Len() > 0 {

@@ -166,6 +166,8 @@ func TestUserData(t *testing.T) {
 		"content": string(c.Secrets.Env()),
 	}, wf, "written in cloud-init's network stage, before the roles' units start: not deferred")
 	assert.NotContains(t, string(b), "defer")
+	assert.Equal(t, []any{[]any{"sh", "-c", "echo 'Written by the invenio-infra seed at the end of the first boot: the seed is applied once. Remove this file to run cloud-init again.' >/etc/cloud/cloud-init.disabled"}},
+		u["runcmd"], "the seed's last step keeps cloud-init from running again")
 	for _, k := range []string{"password", "passwd", "chpasswd", "plain_text_passwd", "hashed_passwd"} {
 		assert.NotContains(t, string(b), k)
 	}
