@@ -16,6 +16,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"gopkg.in/yaml.v3"
 
 	"gitlab.tugraz.at/invenio/invenio-infra/images/seed"
 	vm "gitlab.tugraz.at/invenio/invenio-infra/testing/qemu"
@@ -163,14 +164,20 @@ const storageStandIn = `if [ -e /usr/lib/systemd/system/storage.mount ]; then
 fi
 `
 
-// yamlBlock returns a user-data key with one literal shell script item.
-func yamlBlock(key, script string) string {
-	var b strings.Builder
-	b.WriteString(key + ":\n  - |\n")
-	for _, line := range strings.Split(strings.TrimRight(script, "\n"), "\n") {
-		b.WriteString("    " + line + "\n")
-	}
-	return b.String()
+// withTestSteps adds to a seed's user-data the storage stand-in (bootcmd)
+// and the check script (first in runcmd, before the seed's own steps).
+func withTestSteps(t *testing.T, userData []byte, im image) []byte {
+	t.Helper()
+	var u map[string]any
+	require.NoError(t, yaml.Unmarshal(userData, &u))
+	require.NotContains(t, u, "bootcmd")
+	own, _ := u["runcmd"].([]any)
+	require.NotEmpty(t, own, "the seed's own runcmd (it disables cloud-init after the first boot)")
+	u["bootcmd"] = []any{storageStandIn}
+	u["runcmd"] = append([]any{checkScript(im)}, own...)
+	b, err := yaml.Marshal(u)
+	require.NoError(t, err)
+	return append([]byte("#cloud-config\n"), b...)
 }
 
 // makeSeed writes the host's seed with `seed` (with a self-signed TLS
@@ -201,9 +208,7 @@ func makeSeed(t *testing.T, out string, im image) bootSeed {
 		require.NoError(t, err)
 		files[n] = b
 	}
-	require.NotContains(t, string(files["user-data"]), "runcmd:")
-	require.NotContains(t, string(files["user-data"]), "bootcmd:")
-	files["user-data"] = append(files["user-data"], yamlBlock("bootcmd", storageStandIn)+yamlBlock("runcmd", checkScript(im))...)
+	files["user-data"] = withTestSteps(t, files["user-data"], im)
 	s.img = filepath.Join(t.TempDir(), "seed.img")
 	require.NoError(t, seed.BuildFAT(context.Background(), files, s.img, time.Unix(1767225600, 0)))
 	return s
