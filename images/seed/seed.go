@@ -346,16 +346,15 @@ func marshal(header string, v any) ([]byte, error) {
 //
 // It also sets the locale to C.UTF-8, which every Debian system has
 // (cloud-init's default, en_US.UTF-8, needs generated locales, or its
-// locale module fails), makes only Ed25519 and ECDSA host keys (no DSA;
-// no RSA, whose 3072-bit key generation costs many seconds on an emulated
-// CPU at every first boot), and runs only the modules the seeds need.
+// locale module fails), skips DSA host keys, and runs only the modules the
+// seeds need.
 const ImageCloudConfig = `# Made by invenio-infra: the image gets its seed from a NoCloud disk.
 datasource_list: [NoCloud, None]
 system_info:
   network:
     renderers: [netplan]
 locale: C.UTF-8
-ssh_genkeytypes: [ed25519, ecdsa]
+ssh_genkeytypes: [ed25519, ecdsa, rsa]
 # Only the modules these seeds use: each of the others costs boot time (a
 # minute and more under emulation) and some would change the image (apt
 # sources, grub's debconf, locales).
