@@ -202,7 +202,7 @@ cat /run/cloud-init/result.json`
 // cloudInitErrors reads cloud-init's result.json: an error for each error
 // it recorded in this boot; none when cloud-init was disabled.
 func cloudInitErrors(result string) error {
-	if strings.TrimSpace(result) == "disabled" {
+	if cloudInitState(result) == "disabled" {
 		return nil
 	}
 	var r struct {
