@@ -125,15 +125,6 @@ func findApp(o Options, repo map[string]IndexPackage) (appSource, error) {
 	return appSource{}, nil
 }
 
-// appDebian returns the Debian packages the application depends on, for
-// the base root, when the image installs the application.
-func (b *bake) appDebian() []string {
-	if !b.rs.NeedsApp || b.app.pkg == nil {
-		return nil
-	}
-	return debianNames(b.app.pkg.Depends, b.rs.Ours)
-}
-
 // standIns returns the stand-ins an image still lacks: the application
 // package when the image needs it and neither the repository nor a local
 // file has it, and OpenSearch when the image needs a search engine and

@@ -3,22 +3,24 @@
 // local apt repository, on top of a cached base root file system.
 //
 // A bake has three stages. The base root (Debian with a kernel, systemd,
-// cloud-init, OpenSSH, chrony, unattended-upgrades and every Debian package
-// the roles depend on) is bootstrapped by mmdebstrap from the mirror and
-// cached, keyed by suite, mirrors, package set and the mirror's state (the
-// hash of each suite's InRelease); a bake whose base is cached skips it.
-// The role layer is a copy of the base root in which apt installs the
-// instance's keyring package and the role packages from the repository's
-// suite (over file:, signature checked), with policy-rc.d forbidding every
-// daemon start, then the image's configuration, and a scrub of everything
-// per-machine or secret (SSH host keys, machine-id, secrets file, logs, apt
-// lists). The output is a GPT disk that boots with BIOS and UEFI
+// cloud-init, OpenSSH, chrony and unattended-upgrades: what every role
+// image has) is bootstrapped by mmdebstrap from the mirror and cached,
+// keyed by suite, mirrors, kernel and the mirror's state (the hash of each
+// suite's InRelease); every role set of a suite shares it, and a bake whose
+// base is cached skips it. The role layer is a copy of the base root in
+// which apt installs the instance's keyring package and the role packages
+// from the repository's suite (over file:, signature checked) together with
+// the Debian packages they depend on, which come from the shared package
+// cache (checked by apt against the base root's signed package lists) or
+// the mirror; policy-rc.d forbids every daemon start. Then the image's
+// configuration, and a scrub of everything per-machine or secret (SSH host
+// keys, machine-id, secrets file, logs, apt lists). The output is a GPT disk that boots with BIOS and UEFI
 // (images/disk, without loop devices or mounts) or an OCI layout
 // (images/oci), and a manifest of installed packages and output digests.
 //
 // The application package comes from the repository's suite, like the
-// role packages, or from a local package file (Options.AppDeb); the base
-// root then has its Debian dependencies too. Images of a site whose
+// role packages, or from a local package file (Options.AppDeb); its Debian
+// dependencies are installed with it. Images of a site whose
 // application or search engine cannot be had (the default site, on
 // machines without them) may carry stand-ins (images/standin) for what is
 // still missing; the manifest lists every installed package that says it
@@ -234,7 +236,7 @@ func (b *bake) resolve() error {
 	}
 	b.base = Base{
 		Suite: in.Suite, Mirror: o.Mirror, SecurityMirror: o.SecurityMirror, Snapshot: o.Snapshot,
-		Packages: slices.Concat([]string{o.Kernel}, BasePackages, b.rs.Debian, b.appDebian()),
+		Packages: slices.Concat([]string{o.Kernel}, BasePackages),
 	}
 	if o.SecurityMirror == NoSecurityMirror {
 		b.base.SecurityMirror = ""
@@ -343,10 +345,7 @@ func (b *bake) mirrorState(ctx context.Context) error {
 
 // ensureBase finds or builds the base root.
 func (b *bake) ensureBase(ctx context.Context) error {
-	c := baseCache{dir: filepath.Join(b.o.CacheDir, "base"), log: b.log.Info}
-	if !b.o.NoDebCache {
-		c.debCache = cmp.Or(b.o.DebCache, filepath.Join(b.o.CacheDir, "debs"))
-	}
+	c := baseCache{dir: filepath.Join(b.o.CacheDir, "base"), log: b.log.Info, debCache: b.debCache()}
 	cb, err := c.ensure(ctx, b.base, b.state)
 	if err != nil {
 		return err
@@ -355,6 +354,15 @@ func (b *bake) ensureBase(ctx context.Context) error {
 	b.res.BaseCached = cb.Cached
 	b.log.Info("base root", "key", cb.Info.StaticKey, "cached", cb.Cached, "packages", len(cb.Info.Packages))
 	return nil
+}
+
+// debCache returns the directory of the package cache that bootstraps and
+// role layers share, or "" for none.
+func (b *bake) debCache() string {
+	if b.o.NoDebCache {
+		return ""
+	}
+	return cmp.Or(b.o.DebCache, filepath.Join(b.o.CacheDir, "debs"))
 }
 
 // copyBase copies the base root into a private work directory (see
@@ -455,10 +463,7 @@ func (b *bake) installRoles(ctx context.Context) error {
 	if b.o.Site.Search.Apt != nil {
 		want = append(want, string(b.o.Site.Search.Engine))
 	}
-	retried := func(err error) {
-		b.log.Info("the base root lacks a dependency; installing with the Debian mirror too", "image", b.o.Name)
-	}
-	if out, err := l.install(ctx, want, inRoot, retried); err != nil {
+	if out, err := l.install(ctx, want, inRoot, b.debCache()); err != nil {
 		return b.installHint(err, out)
 	}
 	if err := l.configure(ctx); err != nil {
@@ -525,7 +530,7 @@ func SearchSources(a *site.AptSource) string {
 // search engine.
 func (b *bake) installHint(err error, out string) error {
 	app := b.o.Site.Application.Package
-	if !b.o.StandIns && (strings.Contains(out, app) || strings.Contains(out, "opensearch")) {
+	if !b.o.StandIns && (strings.Contains(out, app) || strings.Contains(out, string(b.o.Site.Search.Engine))) {
 		return fmt.Errorf("%w\nthe application package %s must come from the repository or a package file, "+
 			"the search engine from the repository, the site's search source or a local .deb; "+
 			"for tests, stand-ins can replace what is missing", err, app)

@@ -117,11 +117,11 @@ func TestAptArgs(t *testing.T) {
 		"-o", "Dir::Etc::SourceList=/etc/apt/sources.list.d/invenio-bake.list", "-o", "Dir::Etc::SourceParts=/invenio-bake/no-parts",
 		"-o", "APT::Get::List-Cleanup=false", "update",
 	}, AptUpdateArgs())
-	a := AptInstallArgs([]string{"invenio-web"}, []string{"/invenio-bake/debs/x.deb"}, true)
+	a := AptInstallArgs([]string{"invenio-web"}, []string{"/invenio-bake/debs/x.deb"})
 	assert.Equal(t, []string{"install", "invenio-web", "/invenio-bake/debs/x.deb"}, a[len(a)-3:])
 	assert.Contains(t, a, "--no-install-recommends")
-	assert.Contains(t, a, "Dir::Etc::SourceParts=/invenio-bake/no-parts")
-	assert.NotContains(t, AptInstallArgs(nil, nil, false), "Dir::Etc::SourceParts=/invenio-bake/no-parts", "the Debian mirror too")
+	assert.Contains(t, a, "Dpkg::Options::=--force-unsafe-io")
+	assert.NotContains(t, a, "Dir::Etc::SourceParts=/invenio-bake/no-parts", "the roles' Debian dependencies come from the base root's lists")
 	assert.Equal(t, "deb [signed-by=/invenio-bake/keyring.gpg] file:/invenio-bake/repo prod main", RepoSourceLine("prod"))
 	assert.Equal(t, []string{"--mount", "--propagation", "private", "--", "sh", "-c", inChroot, "/r", "apt-get", "update"},
 		ChrootArgs("/r", "apt-get", "update"))
@@ -362,4 +362,25 @@ func TestStandInsByMarker(t *testing.T) {
 	}
 	assert.Equal(t, []string{"invenio-app-tugraz", "opensearch"}, StandIns(pkgs))
 	assert.Equal(t, []string{}, StandIns(nil), "none is an empty list in the manifest")
+}
+
+func TestLinkDebs(t *testing.T) {
+	src, dst := t.TempDir(), filepath.Join(t.TempDir(), "archives")
+	require.NoError(t, os.WriteFile(filepath.Join(src, "a_1_all.deb"), []byte("a"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(src, "lock"), nil, 0o640))
+	require.NoError(t, os.Mkdir(filepath.Join(src, "partial"), 0o700))
+	require.NoError(t, linkDebs(src, dst))
+	require.NoError(t, os.MkdirAll(dst, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dst, "b_1_all.deb"), []byte("b"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(src, "a_1_all.deb.new"), []byte("x"), 0o644))
+	require.NoError(t, linkDebs(src, dst), "a second run keeps what dst has")
+	names, err := filepath.Glob(filepath.Join(dst, "*"))
+	require.NoError(t, err)
+	assert.Equal(t, []string{filepath.Join(dst, "a_1_all.deb"), filepath.Join(dst, "b_1_all.deb")}, names, "only .deb files, no temporary names left")
+	body, err := os.ReadFile(filepath.Join(dst, "a_1_all.deb"))
+	require.NoError(t, err)
+	assert.Equal(t, "a", string(body))
+	require.NoError(t, linkDebs(dst, src))
+	assert.FileExists(t, filepath.Join(src, "b_1_all.deb"), "downloads go back into the cache")
+	require.NoError(t, linkDebs(filepath.Join(src, "missing"), dst), "no cache yet is no error")
 }

@@ -21,11 +21,12 @@ import (
 
 // baseFormat is part of every base key; bump it when the way base roots
 // are built changes, so that old caches are not reused.
-const baseFormat = "bake-base/1"
+const baseFormat = "bake-base/2"
 
-// Base describes a base root file system: Debian with the base packages and
-// the Debian packages a role set needs, bootstrapped by mmdebstrap from a
-// mirror. Role packages go on top of a copy of it.
+// Base describes a base root file system: Debian with what every role image
+// has (BasePackages and a kernel), bootstrapped by mmdebstrap from a
+// mirror. It is the same for every role set of a suite; role packages and
+// their Debian dependencies go on top of a copy of it.
 type Base struct {
 	// Suite is the Debian suite, e.g. bookworm.
 	Suite string

@@ -28,6 +28,7 @@ const (
 	bakeNoParts  = bakeDir + "/no-parts"
 	bakeList     = "/etc/apt/sources.list.d/invenio-bake.list"
 	policyRcD    = "/usr/sbin/policy-rc.d"
+	aptArchives  = "/var/cache/apt/archives"
 	searchKey    = "/usr/share/keyrings/invenio-search.asc"
 	searchSource = "/etc/apt/sources.list.d/invenio-search.sources"
 )
@@ -109,11 +110,21 @@ var chrootEnv = []string{
 	"LC_ALL=C.UTF-8", "DEBIAN_FRONTEND=noninteractive", "DEBCONF_NONINTERACTIVE_SEEN=true",
 }
 
+// proxyVars are the variables of the caller's environment that reach
+// commands in the root, so that apt there uses the same proxy as
+// mmdebstrap did.
+var proxyVars = []string{"http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY"}
+
 // chroot runs argv inside root and returns its combined output; a failure
 // carries the output's tail.
 func chroot(ctx context.Context, root string, argv ...string) (string, error) {
 	cmd := exec.CommandContext(ctx, "unshare", ChrootArgs(root, argv...)...)
-	cmd.Env = chrootEnv
+	cmd.Env = slices.Clone(chrootEnv)
+	for _, k := range proxyVars {
+		if v, ok := os.LookupEnv(k); ok {
+			cmd.Env = append(cmd.Env, k+"="+v)
+		}
+	}
 	cmd.Dir = "/"
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -138,17 +149,15 @@ var onlyBakeSources = []string{"-o", "Dir::Etc::SourceList=" + bakeList, "-o", "
 
 // AptInstallArgs returns the argv that installs packages (by name, from
 // the sources) and local .deb files (by their path in the root), without
-// recommends, keeping any configuration already in the root. With
-// bakeOnly, apt sees only the bake's sources: the base root has every
-// Debian package the roles need, and leaving the Debian lists out makes
-// apt much faster.
-func AptInstallArgs(packages, debs []string, bakeOnly bool) []string {
-	a := slices.Clone(aptBase)
-	if bakeOnly {
-		a = append(a, onlyBakeSources...)
-	}
-	a = append(a, "--no-install-recommends",
-		"-o", "Dpkg::Options::=--force-confdef", "-o", "Dpkg::Options::=--force-confold", "install")
+// recommends, keeping any configuration already in the root. apt sees the
+// bake's sources and the Debian lists the base root came with (signed, of
+// the mirror state the base was built from), so the roles' Debian
+// dependencies come from the same archive state as the base. dpkg does not
+// fsync: the image is written from the root afterwards.
+func AptInstallArgs(packages, debs []string) []string {
+	a := append(slices.Clone(aptBase), "--no-install-recommends",
+		"-o", "Dpkg::Options::=--force-confdef", "-o", "Dpkg::Options::=--force-confold",
+		"-o", "Dpkg::Options::=--force-unsafe-io", "install")
 	return append(append(a, packages...), debs...)
 }
 
@@ -223,27 +232,53 @@ func (l layer) prepare(sources []string) error {
 	if err := l.write(policyRcD, policyRcDScript, 0o755); err != nil {
 		return err
 	}
+	if err := l.hostResolver(); err != nil {
+		return err
+	}
 	if err := os.MkdirAll(l.p(bakeNoParts), 0o755); err != nil {
 		return err
 	}
 	return l.write(bakeList, "# invenio-infra image bake only; removed before the image is made.\n"+strings.Join(sources, "\n")+"\n", 0o644)
 }
 
-// install runs apt-get update and install in the root: first with the
-// bake's sources only; if that cannot resolve (a package needs something
-// from Debian that the base root lacks), again with the Debian mirror.
-func (l layer) install(ctx context.Context, packages, debs []string, retried func(error)) (string, error) {
+// hostResolver gives the root the build host's /etc/resolv.conf while apt
+// fetches what the package cache lacks: the base root's own points at
+// systemd-resolved's stub, which does not run in a chroot. configure puts
+// the image's link back.
+func (l layer) hostResolver() error {
+	body, err := os.ReadFile("/etc/resolv.conf")
+	if err != nil {
+		return nil // no resolver on the host: apt reaches only what needs no name
+	}
+	if err := os.Remove(l.p("/etc/resolv.conf")); err != nil && !os.IsNotExist(err) {
+		return err
+	}
+	return l.write("/etc/resolv.conf", string(body), 0o644)
+}
+
+// install runs apt-get update (of the bake's sources only) and install in
+// the root. With a package cache, the cached .deb files are offered to apt
+// first (it checks each against the signed lists and downloads only what
+// is missing or differs) and what it downloaded goes back into the cache.
+func (l layer) install(ctx context.Context, packages, debs []string, cache string) (string, error) {
 	out, err := chroot(ctx, l.root, AptUpdateArgs()...)
 	if err != nil {
 		return out, err
 	}
-	out2, err := chroot(ctx, l.root, AptInstallArgs(packages, debs, true)...)
-	if err == nil || !strings.Contains(out2, "unmet dependencies") {
+	archives := l.p(aptArchives)
+	if cache != "" {
+		if err := linkDebs(cache, archives); err != nil {
+			return out, fmt.Errorf("offering the package cache to apt: %w", err)
+		}
+	}
+	out2, err := chroot(ctx, l.root, AptInstallArgs(packages, debs)...)
+	if err != nil || cache == "" {
 		return out + out2, err
 	}
-	retried(err)
-	out3, err := chroot(ctx, l.root, AptInstallArgs(packages, debs, false)...)
-	return out + out2 + out3, err
+	if err := linkDebs(archives, cache); err != nil {
+		return out + out2, fmt.Errorf("keeping downloaded packages in the cache: %w", err)
+	}
+	return out + out2, nil
 }
 
 // configure writes the files every image needs, points /etc/resolv.conf at
