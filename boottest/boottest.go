@@ -120,6 +120,7 @@ type Test struct {
 	secrets seed.Secrets
 	secret  map[string]string
 	pki     *PKI
+	tlsKey  []byte // the web hosts' TLS key, to search the consoles for
 	accel   vm.Choice
 	guests  []*guest
 	lb      *topology.HAProxy
@@ -291,6 +292,7 @@ func (t *Test) boot(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	t.tlsKey = key
 	for _, g := range t.guests {
 		if err := g.start(ctx, cert, key); err != nil {
 			return err

@@ -23,6 +23,7 @@ func (t *Test) checks(ctx context.Context) {
 		suite := t.in.Name + "/" + g.Host.Name
 		t.run(ctx, suite, "ready within budget", g, t.readyCheck(g))
 		t.run(ctx, suite, "every unit active, none failed", g, t.unitsCheck(g))
+		t.run(ctx, suite, "seed applied: host name, secrets, TLS keys, host keys and machine-id made here", g, t.seedCheck(g))
 		if g.Has(site.RoleServices) {
 			t.run(ctx, suite, "search engine green or yellow", g, t.searchCheck(g))
 			t.run(ctx, suite, "postgresql: scram for the app role, from web hosts only", g, t.postgresCheck(g))
@@ -35,6 +36,7 @@ func (t *Test) checks(ctx context.Context) {
 		}
 	}
 	suite := t.in.Name
+	t.run(ctx, suite, "no two hosts share a machine-id or host key; no secret on a console", nil, t.uniqueCheck())
 	t.run(ctx, suite, "load balancer: /ping and /api/ping", nil, t.lbPingCheck())
 	t.run(ctx, suite, "postgresql: record written and read back", nil, t.recordCheck())
 	t.run(ctx, suite, "celery: task through rabbitmq, result from redis", nil, t.taskCheck())

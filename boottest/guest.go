@@ -53,6 +53,8 @@ type guest struct {
 	// cloudInit is cloud-init's state in the last boot: "ran" or
 	// "disabled".
 	cloudInit string
+	// identity is what the host made for itself on first boot.
+	identity identity
 }
 
 // Has reports whether the guest has role r.

@@ -38,15 +38,9 @@ const epoch = "1767225600"
 // reportsEnv names the directory the measured figures go to.
 const reportsEnv = "INVENIO_INFRA_REPORTS"
 
-// Budgets under TCG on two shared cores, two guests at a time. The seed's
-// check runs in cloud-init's final stage, after multi-user.target: once
-// every role unit has started or failed (RabbitMQ's Erlang VM is slow under
-// TCG). Measured with the machine otherwise idle: login 74–82 s, check
-// 84 s (web), 160 s (services), 277 s (dev: everything on one guest).
-const (
-	loginTimeout = 15 * time.Minute
-	checkTimeout = 20 * time.Minute
-)
+// kernelTimeout bounds power-on to the kernel's banner; under TCG on two
+// shared cores it takes 10-40 s.
+const kernelTimeout = 5 * time.Minute
 
 // bakeTools are the host tools a bake runs.
 var bakeTools = []string{"mmdebstrap", "unshare", "chroot", "mke2fs", "debugfs", "sfdisk", "grub-mkimage", "mkfs.vfat", "mmd", "mcopy", "qemu-img"}
@@ -131,10 +125,12 @@ func events(t testing.TB, stderr string) []event {
 // application package, a repository signed with a throwaway key, and one
 // image per role set, with stand-ins for what is still missing), checks
 // each image's manifest, proves that no secret and no SSH host key is in
-// it, and boots each with SeaBIOS and with OVMF and a seed made by
-// `secrets init` and `seed` (with a TLS certificate on web hosts): to a
-// login prompt, with the seed applied and every unit of the image's roles
-// active on first boot, and NGINX answering /ping over TLS.
+// it (the instances' secrets, made by `secrets init` before the bake,
+// exist on the build host), and boots each with SeaBIOS from the raw disk
+// and with OVMF from the qcow2 to the kernel. Full readiness (seed
+// applied, every role unit active, the roles working together) is proven
+// by the pipeline's boot-test stage on the same kind of images, booted
+// once there.
 // INVENIO_INFRA_IMAGE_BOOT_ONLY narrows it (see bootOnlyEnv).
 func TestReleaseImagesBoot(t *testing.T) {
 	imageBootGate(t)
@@ -171,10 +167,9 @@ func TestReleaseImagesBoot(t *testing.T) {
 			m := checkManifest(t, out, im)
 			raw := filepath.Join(out, "images", im.name+".raw")
 			checkClean(t, raw, all)
-			s := makeSeed(t, out, im)
 			b := bakes[im.name]
 			r.add(fmt.Sprintf("%s\tbake %.1fs (base cached: %v)\t%s", im.name, b.Seconds, b.BaseCached, sizes(m)))
-			bootBoth(t, out, im, s, secrets[im.instance], accel.Accel, &r)
+			bootBoth(t, out, im, accel.Accel, &r)
 		})
 	}
 	if len(images) == len(releaseImages) {
@@ -200,10 +195,10 @@ func (r *rows) add(line string) {
 	r.lines = append(r.lines, line)
 }
 
-// bootBoth boots the image with both firmwares at once: two
-// single-threaded TCG guests share the two cores better than one after the
-// other.
-func bootBoth(t *testing.T, out string, im image, s bootSeed, sec seed.Secrets, accel vm.Accel, r *rows) {
+// bootBoth boots the image with both firmwares at once, each to the
+// kernel: two single-threaded TCG guests share the two cores better than
+// one after the other.
+func bootBoth(t *testing.T, out string, im image, accel vm.Accel, r *rows) {
 	t.Run("boot", func(t *testing.T) {
 		for _, c := range []struct {
 			fw   vm.Firmware
@@ -214,9 +209,8 @@ func bootBoth(t *testing.T, out string, im image, s bootSeed, sec seed.Secrets, 
 			}
 			t.Run(string(c.fw), func(t *testing.T) {
 				t.Parallel()
-				res := boot(t, im, c.fw, c.disk, s, sec, accel)
-				r.add(fmt.Sprintf("%s\t%s\t%s\tlogin %.1fs\tseed applied %.1fs\tready %s\tfailed units: %s",
-					im.name, c.fw, filepath.Base(c.disk), res.login.Seconds(), res.done.Seconds(), res.ready, orNone(res.failed)))
+				d := bootToKernel(t, im, c.fw, c.disk, accel)
+				r.add(fmt.Sprintf("%s\t%s\t%s\tkernel started %.1fs", im.name, c.fw, filepath.Base(c.disk), d.Seconds()))
 			})
 		}
 	})

@@ -3,12 +3,15 @@ package vm
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sync"
 	"time"
+
+	"gitlab.tugraz.at/invenio/invenio-infra/internal/cachedir"
 )
 
 // AccelEnv overrides the accelerator choice: "kvm", "tcg" or "auto" (the
@@ -39,9 +42,8 @@ var (
 )
 
 // ChooseAccel returns the accelerator for this process's machines, deciding
-// once: what AccelEnv forces; else KVM when /dev/kvm opens and a probe guest
-// (SeaBIOS with no disk) reaches the end of POST under it within
-// probeTimeout; else TCG. On the machines this project is built on,
+// once: what AccelEnv forces; else KVM when /dev/kvm opens and probe guests
+// run under it (see probeKVM); else TCG. On the machines this project is built on,
 // /dev/kvm exists but guests hang under it (nested virtualisation), which
 // is what the probe catches.
 func ChooseAccel(ctx context.Context) Choice {
@@ -63,25 +65,44 @@ func choose(ctx context.Context, env string, probe func(context.Context) error) 
 	if err := probe(ctx); err != nil {
 		return Choice{TCG, err.Error()}
 	}
-	return Choice{KVM, "a probe guest ran under KVM"}
+	return Choice{KVM, "probe guests ran under KVM: SeaBIOS POST and Linux to its panic"}
 }
 
-// probeKVM returns nil when a SeaBIOS guest completes POST under KVM.
+// probeKVM returns nil when guests run under KVM: a SeaBIOS guest
+// completes POST, and then a Linux kernel boots to its panic for want of a
+// root file system. Both are needed: under some nested virtualisation
+// (seen under Firecracker) SeaBIOS gets through POST and GRUB starts, but
+// the kernel hangs before its first line. Without a kernel to probe with
+// (see probeKernel), KVM is not chosen.
 func probeKVM(ctx context.Context) error {
 	f, err := os.OpenFile("/dev/kvm", os.O_RDWR, 0)
 	if err != nil {
 		return err // "open /dev/kvm: no such file or directory"
 	}
 	f.Close()
+	if err := probeGuest(ctx, ProbeArgs, probeMarker, probeTimeout, "finish POST"); err != nil {
+		return err
+	}
+	kernel := probeKernel()
+	if kernel == "" {
+		return errors.New("SeaBIOS ran under KVM, but no Linux kernel was found to probe it with (a bake caches one)")
+	}
+	args := func(log string) []string { return KernelProbeArgs(kernel, log) }
+	return probeGuest(ctx, args, kernelProbeMarker, kernelProbeTimeout, "boot Linux to its panic")
+}
+
+// probeGuest runs a probe guest whose argv args(log) writes to log, and
+// returns nil once log contains marker, or an error after timeout.
+func probeGuest(ctx context.Context, args func(log string) []string, marker string, timeout time.Duration, what string) error {
 	dir, err := os.MkdirTemp("", "kvm-probe-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	log := filepath.Join(dir, "debugcon.log")
-	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
+	log := filepath.Join(dir, "probe.log")
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, Binary, ProbeArgs(log)...)
+	cmd := exec.CommandContext(ctx, Binary, args(log)...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
@@ -91,19 +112,58 @@ func probeKVM(ctx context.Context) error {
 	go func() { done <- cmd.Wait() }()
 	start := time.Now()
 	for {
-		if b, _ := os.ReadFile(log); bytes.Contains(b, []byte(probeMarker)) {
+		if b, _ := os.ReadFile(log); bytes.Contains(b, []byte(marker)) {
 			cancel()
 			<-done
 			return nil
 		}
 		select {
 		case err := <-done:
+			if b, _ := os.ReadFile(log); bytes.Contains(b, []byte(marker)) {
+				return nil
+			}
 			return fmt.Errorf("KVM probe guest exited: %v: %s", err, bytes.TrimSpace(stderr.Bytes()))
 		case <-ctx.Done():
 			<-done
-			return fmt.Errorf("a probe guest under KVM did not finish POST in %s (nested virtualisation?)", time.Since(start).Round(time.Second))
+			return fmt.Errorf("a probe guest under KVM did not %s in %s (nested virtualisation?)", what, time.Since(start).Round(time.Second))
 		case <-time.After(100 * time.Millisecond):
 		}
+	}
+}
+
+// kernelProbeTimeout bounds the kernel probe: under a working KVM, Linux
+// reaches its panic for want of a root in about two seconds.
+const kernelProbeTimeout = 20 * time.Second
+
+// kernelProbeMarker is what Linux prints when it has run its whole early
+// init (timers, interrupts, PCI, drivers) and finds no root file system.
+const kernelProbeMarker = "Kernel panic"
+
+// probeKernel returns a Linux kernel of this machine to probe KVM with: the
+// host's own, else the newest one in a cached base root of the image bakes;
+// "" if there is none.
+func probeKernel() string {
+	globs := []string{"/boot/vmlinuz-*"}
+	if dir, err := cachedir.Dir(); err == nil {
+		globs = append(globs, filepath.Join(dir, "images", "base", "*", "*", "root", "boot", "vmlinuz-*"))
+	}
+	for _, g := range globs {
+		if m, _ := filepath.Glob(g); len(m) > 0 {
+			return m[len(m)-1]
+		}
+	}
+	return ""
+}
+
+// KernelProbeArgs returns the argv (without the command) that boots kernel
+// under KVM with its console on the serial port, written to log, and no
+// root file system; it panics and, with -no-reboot, exits.
+func KernelProbeArgs(kernel, log string) []string {
+	return []string{
+		"-machine", "q35", "-accel", "kvm", "-cpu", "host", "-m", "256",
+		"-nodefaults", "-display", "none", "-no-reboot",
+		"-chardev", "file,id=serial0,path=" + escape(log), "-serial", "chardev:serial0",
+		"-kernel", kernel, "-append", "console=ttyS0 panic=-1",
 	}
 }
 

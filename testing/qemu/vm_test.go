@@ -69,7 +69,7 @@ func TestChoose(t *testing.T) {
 	ok := func(context.Context) error { return nil }
 	hangs := func(context.Context) error { return errors.New("a probe guest under KVM did not finish POST in 10s") }
 	ctx := context.Background()
-	assert.Equal(t, Choice{KVM, "a probe guest ran under KVM"}, choose(ctx, "", ok))
+	assert.Equal(t, Choice{KVM, "probe guests ran under KVM: SeaBIOS POST and Linux to its panic"}, choose(ctx, "", ok))
 	assert.Equal(t, Choice{TCG, "a probe guest under KVM did not finish POST in 10s"}, choose(ctx, "auto", hangs))
 	assert.Equal(t, Choice{KVM, "INVENIO_INFRA_ACCEL=kvm"}, choose(ctx, "kvm", hangs), "the override wins")
 	assert.Equal(t, Choice{TCG, "INVENIO_INFRA_ACCEL=tcg"}, choose(ctx, "tcg", ok))
@@ -86,6 +86,15 @@ func TestProbeArgs(t *testing.T) {
 		"-chardev", "file,id=dbg,path=/t/debugcon.log",
 		"-device", "isa-debugcon,iobase=0x402,chardev=dbg",
 	}, ProbeArgs("/t/debugcon.log"))
+}
+
+func TestKernelProbeArgs(t *testing.T) {
+	assert.Equal(t, []string{
+		"-machine", "q35", "-accel", "kvm", "-cpu", "host", "-m", "256",
+		"-nodefaults", "-display", "none", "-no-reboot",
+		"-chardev", "file,id=serial0,path=/t/probe.log", "-serial", "chardev:serial0",
+		"-kernel", "/k/vmlinuz-6.1", "-append", "console=ttyS0 panic=-1",
+	}, KernelProbeArgs("/k/vmlinuz-6.1", "/t/probe.log"))
 }
 
 // TestProbeOnThisHost runs the real choice and logs it.
