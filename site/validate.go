@@ -25,6 +25,7 @@ func validate(file string, s *Site, ps *positions) Errors {
 	v.search()
 	v.mail()
 	v.storage()
+	v.lifecycle()
 	v.tls()
 	v.sizing("sizing", &s.Sizing)
 	v.instances()
