@@ -147,6 +147,7 @@ func nfpmInfo(work string, s Spec, o BuildOptions) (*nfpm.Info, error) {
 			Deb: nfpm.Deb{
 				Breaks:      substVars(s.Breaks, o.Version),
 				Compression: compression,
+				Triggers:    nfpm.DebTriggers{InterestAwait: s.TriggerPaths},
 			},
 		},
 	}

@@ -57,6 +57,11 @@ type Spec struct {
 	Files []File
 	// Maint is what the maintainer scripts manage; Maint.Package is set by Build.
 	Maint systemd.Maint
+	// TriggerPaths are the paths of the package's dpkg file triggers
+	// ("interest-await" in DEBIAN/triggers): when another package installs or
+	// removes files below one, dpkg runs this package's postinst with
+	// "triggered" (Maint.Triggered).
+	TriggerPaths []string
 }
 
 // File is one path a package ships.

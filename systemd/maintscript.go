@@ -84,6 +84,9 @@ func (g generator) postinst() string {
 	if len(g.m.Configure) > 0 {
 		blocks = append(blocks, onAction("configure", g.m.Configure))
 	}
+	if len(g.m.Triggered) > 0 {
+		blocks = append(blocks, onAction("triggered", g.m.Triggered))
+	}
 	for _, u := range g.enabled() {
 		blocks = append(blocks, autoscript("dh_installsystemd", enableBlock(u)))
 	}

@@ -24,7 +24,7 @@ const secretAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123
 
 var (
 	keyRe   = regexp.MustCompile(`^[A-Z][A-Z0-9_]*$`)
-	valueRe = regexp.MustCompile(`^[A-Za-z0-9._~+/=-]*$`)
+	valueRe = regexp.MustCompile(`^[A-Za-z0-9._~+/=@-]*$`)
 )
 
 // Secrets are the KEY=VALUE pairs of an instance's secrets file
@@ -118,7 +118,7 @@ func (s *Secrets) parseLine(line string) error {
 	case !keyRe.MatchString(k):
 		return fmt.Errorf("key %q: want upper-case letters, digits and _", k)
 	case !valueRe.MatchString(v):
-		return fmt.Errorf("the value of %s has characters other than letters, digits and ._~+/=-", k)
+		return fmt.Errorf("the value of %s has characters other than letters, digits and ._~+/=@-", k)
 	}
 	if _, dup := s.values[k]; dup {
 		return fmt.Errorf("%s is set twice", k)
