@@ -16,14 +16,16 @@
 //	unit        {{ unit .X }}        a systemd unit setting's value: % doubled; no control character, no trailing \
 //	execArg     {{ execArg .X }}     one systemd Exec*= argument: bare when plain, else "…" with C escapes; % and $ doubled
 //	envString   {{ envString .X }}   an invenio.env value that sh and Python's ast.literal_eval both read as the string X
-//	pyString    {{ pyString .X }}    a Python string literal '…'
+//	unitWord    {{ unitWord .X }}    one word of a systemd path or name list (ReadWritePaths=, RequiresMountsFor=)
+//	pyString    {{ pyString .X }}    a Python string literal "…" (never holds a ')
 //	pyList      {{ pyList .Xs }}     a Python list literal of string literals
 //	nginx       {{ nginx .X }}       an NGINX quoted string "…"; no $, no control character
 //	debField    {{ debField .X }}    a single-line deb822/Debian control field value
 //	exportsPath {{ exportsPath .X }} a path in exports(5), with \ooo octal escapes
 //	jsonString  {{ jsonString .X }}  a JSON string, also a YAML double-quoted scalar (cloud-init seeds)
 //	token       {{ token .X }}       a bare token for syntaxes without quoting (uwsgi ini, postgresql.conf sizes,
-//	                                  tmpfiles.d paths): letters, digits and ._:/@+=,- only, else an error
+//	                                  tmpfiles.d paths): letters, digits and ._:/@+=,-[] only, else an error
+//	comment     # {{ comment .X }}   the rest of a # comment line: no control character
 //
 // Escapers that return an error make the template fail; package roles
 // treats that as a programming error, since validation should have caught
@@ -91,18 +93,31 @@ func Unit(s string) (string, error) {
 // bare when it is plain, else double-quoted with C escapes. Specifiers' %
 // and variables' $ are doubled in both forms. It is not for the command
 // itself, whose prefixes (-, +, @ …) mean something.
-func ExecArg(s string) (string, error) {
-	if !utf8.ValidString(s) {
-		return "", fmt.Errorf("%q is not UTF-8", s)
-	}
-	s = strings.NewReplacer("%", "%%", "$", "$$").Replace(s)
-	if s != "" && isPlain(s, "._+-@:/=,%$") && !strings.HasPrefix(s, ";") {
-		return s, nil
+func ExecArg(s string) string {
+	return quoteWord(strings.NewReplacer("%", "%%", "$", "$$").Replace(s))
+}
+
+// UnitWord returns s as one word of a systemd setting that takes a
+// space-separated list of paths or names (ReadWritePaths=,
+// RequiresMountsFor=): bare when plain, else double-quoted with C escapes;
+// specifiers' % doubled.
+func UnitWord(s string) string {
+	return quoteWord(strings.ReplaceAll(s, "%", "%%"))
+}
+
+// quoteWord returns s bare when it is plain, else double-quoted with C
+// escapes, as systemd's word splitting reads it back. Bytes that are not
+// UTF-8 are written as \xHH too.
+func quoteWord(s string) string {
+	if s != "" && isPlain(s, "._+-@:/=,%$") {
+		return s
 	}
 	var b strings.Builder
 	b.WriteByte('"')
-	for _, r := range s {
+	for i, r := range s {
 		switch {
+		case r == utf8.RuneError && !strings.HasPrefix(s[i:], "\uFFFD"):
+			fmt.Fprintf(&b, `\x%02x`, s[i])
 		case r == '"' || r == '\\':
 			b.WriteByte('\\')
 			b.WriteRune(r)
@@ -117,7 +132,7 @@ func ExecArg(s string) (string, error) {
 		}
 	}
 	b.WriteByte('"')
-	return b.String(), nil
+	return b.String()
 }
 
 // EnvString returns s as the value of a KEY=VALUE line of a file that sh
@@ -149,16 +164,18 @@ func plainForPython(s string) bool {
 	return isPlain(s, "._:/@+-")
 }
 
-// PyString returns s as a Python string literal in single quotes.
+// PyString returns s as a Python string literal in double quotes. Its
+// output never holds a single quote (' is written \x27), so it can sit
+// inside a shell single-quoted string.
 func PyString(s string) string {
 	var b strings.Builder
-	b.WriteByte('\'')
+	b.WriteByte('"')
 	for _, r := range s {
 		switch {
-		case r == '\'' || r == '\\':
+		case r == '"' || r == '\\':
 			b.WriteByte('\\')
 			b.WriteRune(r)
-		case r < 0x20 || r == 0x7f:
+		case r < 0x20 || r == 0x7f || r == '\'':
 			fmt.Fprintf(&b, `\x%02x`, r)
 		case r > 0x7f:
 			if r <= 0xffff {
@@ -170,7 +187,7 @@ func PyString(s string) string {
 			b.WriteRune(r)
 		}
 	}
-	b.WriteByte('\'')
+	b.WriteByte('"')
 	return b.String()
 }
 
@@ -235,12 +252,21 @@ func JSONString(s string) string {
 	return string(b)
 }
 
+// Comment returns s for the rest of a "#" comment line: a line break would
+// end the comment, so control characters are an error.
+func Comment(s string) (string, error) {
+	if err := noControl(s); err != nil {
+		return "", err
+	}
+	return s, nil
+}
+
 // Token returns s unchanged if it is a bare token that needs no quoting in
-// any syntax: letters, digits and ._:/@+=,- only. Anything else is an error,
+// any syntax: letters, digits and ._:/@+=,-[] only. Anything else is an error,
 // for syntaxes that have no quoting at all.
 func Token(s string) (string, error) {
-	if s == "" || !isPlain(s, "._:/@+=,-") {
-		return "", fmt.Errorf("%q is not a plain token (letters, digits and ._:/@+=,-)", s)
+	if s == "" || !isPlain(s, "._:/@+=,-[]") {
+		return "", fmt.Errorf("%q is not a plain token (letters, digits and ._:/@+=,-[])", s)
 	}
 	return s, nil
 }
@@ -286,5 +312,7 @@ func FuncMap() map[string]any {
 		"exportsPath": ExportsPath,
 		"jsonString":  JSONString,
 		"token":       Token,
+		"unitWord":    UnitWord,
+		"comment":     Comment,
 	}
 }

@@ -87,10 +87,9 @@ func TestExecArg(t *testing.T) {
 		`q"\`:                 `"q\"\\"`,
 		"":                    `""`,
 		";":                   `";"`,
+		"a\xffb":              `"a\xffb"`,
 	} {
-		got, err := ExecArg(in)
-		require.NoError(t, err)
-		assert.Equal(t, want, got, in)
+		assert.Equal(t, want, ExecArg(in), in)
 	}
 }
 
@@ -133,8 +132,8 @@ func TestExportsPathAndJSON(t *testing.T) {
 	assert.Equal(t, `/srv/a\040b\043c`, ExportsPath("/srv/a b#c"))
 	assert.Equal(t, "/srv/invenio", ExportsPath("/srv/invenio"))
 	assert.Equal(t, `"a\"\nb"`, JSONString("a\"\nb"))
-	assert.Equal(t, `['a', 'b\'c']`, PyList([]string{"a", "b'c"}))
-	assert.True(t, strings.HasPrefix(PyString("☃"), `'\u2603`))
+	assert.Equal(t, `["a", "b\x27c"]`, PyList([]string{"a", "b'c"}))
+	assert.True(t, strings.HasPrefix(PyString("☃"), `"\u2603`))
 	assert.Equal(t, "plain", ShellIfNeeded("plain"))
 	assert.Equal(t, "'a b'", ShellIfNeeded("a b"))
 }
