@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"gitlab.tugraz.at/invenio/invenio-infra/internal/escape"
 	"gitlab.tugraz.at/invenio/invenio-infra/internal/junit"
 	"gitlab.tugraz.at/invenio/invenio-infra/roles"
 	"gitlab.tugraz.at/invenio/invenio-infra/site"
@@ -163,7 +164,7 @@ func (t *Test) journals(ctx context.Context, g *guest, out io.Writer, problems [
 		if !strings.Contains(u, ".") {
 			continue
 		}
-		j, _ := g.run(ctx, "systemctl status --no-pager --lines=0 "+shellQuote(u)+"; journalctl --no-pager -b -n 40 -u "+shellQuote(u))
+		j, _ := g.run(ctx, "systemctl status --no-pager --lines=0 "+escape.Shell(u)+"; journalctl --no-pager -b -n 40 -u "+escape.Shell(u))
 		fmt.Fprintf(out, "--- %s\n%s", u, j)
 	}
 }
@@ -194,7 +195,7 @@ func (t *Test) mounted(ctx context.Context, g *guest, out io.Writer) []string {
 		fmt.Fprintf(out, "%s: a local directory (the services host is this web host)\n", st.Mountpoint)
 		return nil
 	}
-	fs, err := g.run(ctx, "findmnt -n -o FSTYPE,SOURCE --mountpoint "+shellQuote(st.Mountpoint))
+	fs, err := g.run(ctx, "findmnt -n -o FSTYPE,SOURCE --mountpoint "+escape.Shell(st.Mountpoint))
 	fmt.Fprintf(out, "%s: %s\n", st.Mountpoint, strings.TrimSpace(fs))
 	if err != nil {
 		return []string{st.Mountpoint + " not mounted"}

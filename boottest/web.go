@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"gitlab.tugraz.at/invenio/invenio-infra/internal/escape"
 	"gitlab.tugraz.at/invenio/invenio-infra/internal/junit"
 	"gitlab.tugraz.at/invenio/invenio-infra/site"
 	"gitlab.tugraz.at/invenio/invenio-infra/testing/topology"
@@ -269,7 +270,7 @@ m.set_content("%s from %s")
 with smtplib.SMTP("%s", 25, timeout=60) as s:
     s.send_message(m)
 `, t.senderDomain(), word, word, g.Host.Name, svc.addr())
-			if _, err := g.run(ctx, "python3 -c "+shellQuote(py)); err != nil {
+			if _, err := g.run(ctx, "python3 -c "+escape.Shell(py)); err != nil {
 				return fmt.Errorf("sending from %s: %w", g.Host.Name, err)
 			}
 			m, ok := t.sink.Wait(word, 2*time.Minute)

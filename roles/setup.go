@@ -31,12 +31,10 @@ type setupConfig struct {
 	BackupDir string `json:"backup_dir"`
 }
 
-// setupUnitData is the data of the unit and the manual page.
+// setupUnitData is the data of the unit.
 type setupUnitData struct {
-	Instance, Storage, Files, BackupDir string
-	DemoData                            bool
-	Backups                             int
-	Hardening                           systemd.HardenOptions
+	Instance, Storage string
+	Hardening         systemd.HardenOptions
 }
 
 // webSetup is what invenio-web ships for the instance's set-up and upgrades.
@@ -48,8 +46,9 @@ type webSetup struct {
 	triggered []string
 }
 
-// setupForWeb returns the invenio-setup command, its settings, unit, manual
-// page and backup directory, and the maintainer-script hooks that run it:
+// setupForWeb returns the invenio-setup command, its settings (JSON, so
+// site values need no other escaping), unit, manual page and backup
+// directory, and the maintainer-script hooks that run it:
 // on an upgrade of invenio-web and whenever the application package changes
 // files in the virtualenv (a dpkg file trigger), so that a failed migration
 // fails the package's configuration.
@@ -62,10 +61,7 @@ func setupForWeb(c *Context) webSetup {
 	if err != nil {
 		panic(err) // plain strings, numbers and booleans always marshal
 	}
-	data := setupUnitData{
-		Instance: c.Instance.Name, Storage: c.Storage(), Files: c.Site.FilesDir(), BackupDir: BackupDir,
-		DemoData: app.DemoData, Backups: app.BackupsKept(), Hardening: setupHardening(c),
-	}
+	data := setupUnitData{Instance: c.Instance.Name, Storage: c.Storage(), Hardening: setupHardening(c)}
 	script, err := templateFS.ReadFile("templates/invenio-setup.py")
 	if err != nil {
 		panic(err) // embedded by construction

@@ -39,6 +39,7 @@ import (
 	"strconv"
 	"strings"
 
+	"gitlab.tugraz.at/invenio/invenio-infra/internal/escape"
 	"gitlab.tugraz.at/invenio/invenio-infra/packaging"
 	"gitlab.tugraz.at/invenio/invenio-infra/site"
 	"gitlab.tugraz.at/invenio/invenio-infra/systemd"
@@ -191,7 +192,7 @@ func removeSnippet(o Options, mods []string) string {
 		"rmdir --ignore-fail-on-non-empty -p " + shellQuote(o.sitePackages()) + " 2>/dev/null || true"
 }
 
-func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+func shellQuote(s string) string { return escape.Shell(s) }
 
 // venvFiles are the virtualenv's own files: pyvenv.cfg, the interpreter
 // links and the uwsgi and celery wrappers.

@@ -10,7 +10,7 @@ import socket
 import time
 
 # How long a step waits for an engine to answer before calling it a stand-in.
-WAIT = 15.0
+WAIT = 5.0
 
 
 class StandIn(Exception):
