@@ -37,10 +37,13 @@ func (t *Test) checks(ctx context.Context) {
 	}
 	suite := t.in.Name
 	t.run(ctx, suite, "load balancer: /ping and /api/ping", nil, t.lbPingCheck())
+	t.run(ctx, suite, "set-up: exactly once, by one web host (journal and database)", nil, t.setupOnceCheck())
+	t.run(ctx, suite, "set-up: search indices and custom fields", nil, t.searchSetupCheck())
+	t.run(ctx, suite, "admin: the first administrator logs in", nil, t.adminLoginCheck())
 	t.run(ctx, suite, "postgresql: record written and read back", nil, t.recordCheck())
 	t.run(ctx, suite, "celery: task through rabbitmq, result from redis", nil, t.taskCheck())
 	t.run(ctx, suite, "celery beat: runs on exactly one host", nil, t.beatCheck())
-	t.run(ctx, suite, "shared storage: a file written on one web host is read on another", nil, t.storageCheck())
+	t.run(ctx, suite, "shared storage: a file written on one web host is stored in the database's files location and read on another", nil, t.storageCheck())
 	t.run(ctx, suite, "exim: relays mail from web hosts to the smarthost", nil, t.mailCheck())
 	t.run(ctx, suite, "services host reboot: web tier recovers untouched", nil, t.rebootCheck())
 	t.run(ctx, suite, "failover: a web host powered off, requests keep succeeding", nil, t.failoverCheck())

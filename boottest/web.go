@@ -227,8 +227,9 @@ func (t *Test) beatHost() string {
 	return ""
 }
 
-// storageCheck writes a file through one web host's NGINX and reads it
-// through another's (or the same, with one web host).
+// storageCheck writes a file through one web host's NGINX, finds it below
+// the database's files location on the shared storage, and reads it
+// through another host's NGINX (or the same, with one web host).
 func (t *Test) storageCheck() check {
 	return func(ctx context.Context, out io.Writer) error {
 		if st := t.site.Storage.Type; st == site.StorageNone || st == "" {
@@ -238,8 +239,8 @@ func (t *Test) storageCheck() check {
 		from, to := web[0], web[len(web)-1]
 		name := marker("file")
 		data := []byte(name + "\n")
-		if _, err := t.expect(ctx, http.MethodPost, webBase(from), "/api/fixture/files/"+name, data, http.StatusCreated); err != nil {
-			return fmt.Errorf("writing on %s: %w", from.Host.Name, err)
+		if err := t.storedUnder(ctx, from, to, name, data, out); err != nil {
+			return err
 		}
 		a, err := t.expect(ctx, http.MethodGet, webBase(to), "/api/fixture/files/"+name, nil, http.StatusOK)
 		if err != nil {
