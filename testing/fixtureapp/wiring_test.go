@@ -43,7 +43,10 @@ func TestWiringInChroot(t *testing.T) {
 	root := debroot.Copy(t, debroot.Root(t, smokeRoot))
 	build := packaging.BuildOptions{Version: packaging.Version{Upstream: "1.0.0", Revision: "1"}, Epoch: time.Unix(1_700_000_000, 0)}
 
-	deb, err := apppkg.Write(t.TempDir(), fixtureapp.Tree(), fixtureapp.Options(s, dev.Suite), build)
+	o := fixtureapp.Options(s, dev.Suite)
+	tree, err := apppkg.FlatTree(fixtureapp.Tree(), o.Python)
+	require.NoError(t, err)
+	deb, err := apppkg.Write(t.TempDir(), tree, o, build)
 	require.NoError(t, err)
 	installDeb(t, root, deb)
 	debroot.Unpack(t, root, roleDebs(t, roles.Plan(s, dev), build)...)
