@@ -192,7 +192,7 @@ type appFlags struct {
 func (a *appFlags) register(cmd *cobra.Command, where string) {
 	f := cmd.Flags()
 	f.BoolVar(&a.Fixture, "app-fixture", false, "build the fixture application (tests only) as the site's application package "+where)
-	f.StringVar(&a.Deb, "app-deb", "", "the site's application package file, installed "+where)
+	f.StringVar(&a.Deb, "app-deb", "", "the site's application package file (or the directory `app package --out` wrote it to), installed "+where)
 }
 
 // check validates the flags: at most one, and a package file that exists.
@@ -207,14 +207,35 @@ func (a *appFlags) check() error {
 	if err != nil {
 		return usageError{fmt.Errorf("--app-deb: %w", err)}
 	}
+	if fi.IsDir() {
+		return a.findDeb()
+	}
 	if !fi.Mode().IsRegular() {
 		return usageError{fmt.Errorf("--app-deb %s is not a file", a.Deb)}
 	}
 	return nil
 }
 
-// checkDeb checks that --app-deb holds the site's application package.
+// findDeb replaces the directory --app-deb names with the one package file
+// in it.
+func (a *appFlags) findDeb() error {
+	debs, err := filepath.Glob(filepath.Join(a.Deb, "*.deb"))
+	if err != nil {
+		return err
+	}
+	if len(debs) != 1 {
+		return usageError{fmt.Errorf("--app-deb %s is a directory with %d .deb files; want the one `app package --out` wrote", a.Deb, len(debs))}
+	}
+	a.Deb = debs[0]
+	return nil
+}
+
+// checkDeb checks that --app-deb, if given, holds the site's application
+// package.
 func (a *appFlags) checkDeb(s *site.Site) error {
+	if a.Deb == "" {
+		return nil
+	}
 	p, err := bake.ReadDeb(a.Deb)
 	if err != nil {
 		return usageError{fmt.Errorf("--app-deb: %w", err)}
@@ -224,6 +245,17 @@ func (a *appFlags) checkDeb(s *site.Site) error {
 			a.Deb, p.Name, s.Application.Package)}
 	}
 	a.deb = p
+	return nil
+}
+
+// writeAll puts the application package into dir/<instance>/ of every
+// instance, as write does.
+func (a *appFlags) writeAll(cmd *cobra.Command, g *globalOptions, s *site.Site, dir string, ins []site.Instance, b packaging.BuildOptions) error {
+	for _, in := range ins {
+		if err := a.write(cmd, g, s, filepath.Join(dir, in.Name), in.Suite, b); err != nil {
+			return fmt.Errorf("application package: %w", err)
+		}
+	}
 	return nil
 }
 

@@ -128,3 +128,27 @@ func dpkgField(t *testing.T, deb, field string) string {
 	require.NoError(t, err)
 	return strings.TrimSpace(string(b))
 }
+
+// TestPackagesWithAppDeb: packages puts the application package that `app
+// package --out DIR` wrote (given as DIR) into every instance's directory,
+// as the pipeline's packages job does with the app job's artefact.
+func TestPackagesWithAppDeb(t *testing.T) {
+	t.Setenv("SOURCE_DATE_EPOCH", "1700000000")
+	apps := filepath.Join(t.TempDir(), "app")
+	code, stdout, stderr := run(t, "app", "package", "--fixture", "--version", "1.0.0", "--out", apps)
+	require.Equal(t, 0, code, stderr)
+	out := filepath.Join(t.TempDir(), "packages")
+	code, _, stderr = run(t, "packages", "--out", out, "--instance", "dev,prod", "--version", "1.0.0", "--app-deb", apps)
+	require.Equal(t, 0, code, stderr)
+	want, err := os.ReadFile(strings.TrimSpace(stdout))
+	require.NoError(t, err)
+	for _, in := range []string{"dev", "prod"} {
+		got, err := os.ReadFile(filepath.Join(out, in, "invenio-app-tugraz_1.0.0-1_all.deb"))
+		require.NoError(t, err)
+		assert.Equal(t, want, got)
+	}
+	require.NoError(t, os.WriteFile(filepath.Join(apps, "other_1.0-1_all.deb"), want, 0o644))
+	code, _, stderr = run(t, "packages", "--out", out, "--version", "1.0.0", "--app-deb", apps)
+	assert.Equal(t, exitBadInput, code)
+	assert.Contains(t, stderr, "is a directory with 2 .deb files")
+}
