@@ -14,6 +14,7 @@ var (
 	packageNameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9+.-]+$`)
 	maintainerRe  = regexp.MustCompile(`^[^<>,]+ <[^<>@ ]+@[^<> ]+>$`)
 	userNameRe    = regexp.MustCompile(`^[a-z_][a-z0-9_-]*$`)
+	archRe        = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
 )
 
 // validate checks what Build needs from a spec for a lintian-clean package.
@@ -41,6 +42,8 @@ func (s Spec) validateControl() error {
 		return fmt.Errorf("no description: Debian wants an extended description below the synopsis")
 	case !maintainerRe.MatchString(s.Maintainer):
 		return fmt.Errorf("maintainer %q: want \"Name <address@domain>\"", s.Maintainer)
+	case s.Architecture != "" && !archRe.MatchString(s.Architecture):
+		return fmt.Errorf("architecture %q: want a Debian architecture such as all or amd64", s.Architecture)
 	case s.Section == "" || strings.ContainsAny(s.Section, " \n"):
 		return fmt.Errorf("section %q: want an archive section such as admin, web or database", s.Section)
 	}

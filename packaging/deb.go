@@ -78,10 +78,10 @@ func (o BuildOptions) validate() error {
 
 var distributionRe = regexp.MustCompile(`^[a-z0-9][a-z0-9.+-]*$`)
 
-// Build writes the .deb of s to w: Architecture all, every regular file
-// under /etc a conffile, explicit modes and owners, explicit parent
-// directories, maintainer scripts from s.Maint, a DEP-5 copyright file and
-// a changelog.Debian.gz, every timestamp o.Epoch.
+// Build writes the .deb of s to w: Architecture all unless s names one,
+// every regular file under /etc a conffile, explicit modes and owners,
+// explicit parent directories, maintainer scripts from s.Maint, a DEP-5
+// copyright file and a changelog.Debian.gz, every timestamp o.Epoch.
 func Build(w io.Writer, s Spec, o BuildOptions) error {
 	o = o.withDefaults()
 	if err := o.validate(); err != nil {
@@ -122,7 +122,7 @@ func nfpmInfo(work string, s Spec, o BuildOptions) (*nfpm.Info, error) {
 	}
 	info := &nfpm.Info{
 		Name:            s.Name,
-		Arch:            "all",
+		Arch:            s.arch(),
 		Platform:        "linux",
 		Version:         o.Version.Upstream,
 		Release:         o.Version.Revision,

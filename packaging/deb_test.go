@@ -28,6 +28,10 @@ func TestBuildControlFields(t *testing.T) {
 	assert.Equal(t, "invenio-demo", c.Package)
 	assert.Equal(t, "1.2.3-1", c.Version.String())
 	assert.Equal(t, "all", c.Architecture.String())
+	s := testSpec()
+	s.Architecture = "amd64"
+	c, _, _ = readDeb(t, build(t, s, testOptions()))
+	assert.Equal(t, "amd64", c.Architecture.String())
 	assert.Equal(t, "admin", c.Section)
 	assert.Equal(t, "optional", c.Priority)
 	assert.Equal(t, "Repository Team <repository@example.org>", c.Maintainer)
@@ -190,6 +194,7 @@ func TestBuildRejects(t *testing.T) {
 		"no synopsis":       {func(s *Spec, _ *BuildOptions) { s.Synopsis = "" }, "synopsis"},
 		"no description":    {func(s *Spec, _ *BuildOptions) { s.Description = " " }, "extended description"},
 		"bad maintainer":    {func(s *Spec, _ *BuildOptions) { s.Maintainer = "nobody" }, "maintainer"},
+		"bad architecture":  {func(s *Spec, _ *BuildOptions) { s.Architecture = "x86 64" }, "architecture"},
 		"no section":        {func(s *Spec, _ *BuildOptions) { s.Section = "" }, "section"},
 		"relative path":     {func(s *Spec, _ *BuildOptions) { s.Files[0].Path = "etc/x" }, "absolute"},
 		"unclean path":      {func(s *Spec, _ *BuildOptions) { s.Files[0].Path = "/etc//x" }, "clean"},

@@ -24,6 +24,9 @@ type Spec struct {
 	Maintainer string
 	// Homepage is the project's or site's URL.
 	Homepage string
+	// Architecture is the Debian architecture, e.g. "amd64" for a package
+	// with compiled code; default "all".
+	Architecture string
 
 	// Copyright is the copyright notice of the generated
 	// /usr/share/doc/<name>/copyright, one holder a line; default
@@ -62,6 +65,14 @@ type Spec struct {
 	// removes files below one, dpkg runs this package's postinst with
 	// "triggered" (Maint.Triggered).
 	TriggerPaths []string
+}
+
+// arch returns the package's architecture.
+func (s Spec) arch() string {
+	if s.Architecture == "" {
+		return "all"
+	}
+	return s.Architecture
 }
 
 // File is one path a package ships.

@@ -17,9 +17,9 @@ import (
 )
 
 // FileName is the conventional file name of s's package at version v,
-// name_version_all.deb; like dpkg-name it leaves out the epoch.
+// name_version_arch.deb; like dpkg-name it leaves out the epoch.
 func FileName(s Spec, v Version) string {
-	return fmt.Sprintf("%s_%s_all.deb", s.Name, v.FileVersion())
+	return fmt.Sprintf("%s_%s_%s.deb", s.Name, v.FileVersion(), s.arch())
 }
 
 var instanceRe = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)

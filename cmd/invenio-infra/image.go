@@ -205,7 +205,10 @@ func (o *imageOptions) appDeb(cmd *cobra.Command, g *globalOptions, s *site.Site
 	if !ok {
 		return "", fmt.Errorf("--repo %s: suite %s has no %s to take the version from", o.Repo, in.Name, roles.KeyringPackage)
 	}
-	tree, po := fixtureTree(s, in.Suite)
+	tree, po, err := fixtureTree(s, in.Suite)
+	if err != nil {
+		return "", err
+	}
 	return buildApp(cmd, g, dir, tree, po, packaging.BuildOptions{Version: kr.Version, Epoch: epoch})
 }
 

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"testing/fstest"
 )
 
 // Distribution is the name of the fixture's distribution, as pip records it.
@@ -92,7 +93,35 @@ func recordFile(files map[string][]byte, self string) []byte {
 	return []byte(strings.Join(lines, "\n") + "\n")
 }
 
-// sitePackagesPath returns a path below a virtualenv's site-packages.
-func sitePackagesPath(venv, python, p string) string {
-	return path.Join(venv, "lib", "python"+python, "site-packages", p)
+// Tree returns release r of the fixture as a pip build for Python python
+// (e.g. "3.11") leaves it: a virtualenv made in BuildVirtualenv with the
+// system's site packages (pyvenv.cfg), the package invenio_app and its
+// dist-info directory in lib/pythonX.Y/site-packages, and the console
+// script bin/invenio whose shebang names the build virtualenv's Python.
+// Debian's packages bring everything else (uWSGI and Celery too: the tree
+// has no bin/uwsgi or bin/celery, so packaging adds wrappers).
+func Tree(r Release, python string) (fs.FS, error) {
+	script := ConsoleScript(path.Join(BuildVirtualenv, "bin", "python3"))
+	dist, err := DistInfo(r, script)
+	if err != nil {
+		return nil, err
+	}
+	site := path.Join("lib", "python"+python, "site-packages")
+	tree := fstest.MapFS{
+		"pyvenv.cfg": {Mode: 0o644, Data: []byte("home = /usr/bin\ninclude-system-site-packages = true\nversion = " + python + "\n" +
+			"command = /usr/bin/python3 -m venv --system-site-packages " + BuildVirtualenv + "\n")},
+		"bin/invenio": {Mode: 0o755, Data: script},
+	}
+	for p, b := range dist {
+		tree[path.Join(site, p)] = &fstest.MapFile{Mode: 0o644, Data: b}
+	}
+	err = fs.WalkDir(Files(r), ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(Files(r), p)
+		tree[path.Join(site, p)] = &fstest.MapFile{Mode: 0o644, Data: b}
+		return err
+	})
+	return tree, err
 }

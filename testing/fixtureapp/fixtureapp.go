@@ -88,10 +88,6 @@ func (r Release) Revisions() []string {
 	return revs
 }
 
-// Tree returns the Python package invenio_app of Release1, without its
-// dist-info directory (see Package).
-func Tree() fs.FS { return Files(Release1) }
-
 // Files returns the Python package invenio_app of release r: app/, and for
 // Release2 the files of release2/ over it.
 func Files(r Release) fs.FS {

@@ -96,7 +96,7 @@ func TestWithoutDistInfoItBreaks(t *testing.T) {
 // TestFilesAPIStreams keeps the files API to invenio-files-rest's way:
 // request bodies are read from request.stream in chunks, never whole.
 func TestFilesAPIStreams(t *testing.T) {
-	src, err := fs.ReadFile(fixtureapp.Tree(), "invenio_app/views.py")
+	src, err := fs.ReadFile(fixtureapp.Files(fixtureapp.Release1), "invenio_app/views.py")
 	require.NoError(t, err)
 	assert.Contains(t, string(src), "stream.read(CHUNK)")
 	assert.NotRegexp(t, `request\.(data|get_data|files|form)\b`, string(src))
@@ -112,7 +112,7 @@ func TestEntryPointsAreTheSites(t *testing.T) {
 		mod, attr, ok := strings.Cut(spec, ":")
 		require.True(t, ok, spec)
 		file := strings.ReplaceAll(mod, ".", "/") + ".py"
-		src, err := fs.ReadFile(fixtureapp.Tree(), file)
+		src, err := fs.ReadFile(fixtureapp.Files(fixtureapp.Release1), file)
 		require.NoError(t, err, "module %s", mod)
 		assert.Regexp(t, regexp.MustCompile(`(?m)^`+attr+` = `), string(src), "%s defines %s", file, attr)
 	}
@@ -130,9 +130,9 @@ var appEnv = []string{
 // asks for each variable, and the roles' environment file defines it.
 func TestReadsTheRolesVariables(t *testing.T) {
 	var code strings.Builder
-	require.NoError(t, fs.WalkDir(fixtureapp.Tree(), ".", func(p string, d fs.DirEntry, err error) error {
+	require.NoError(t, fs.WalkDir(fixtureapp.Files(fixtureapp.Release1), ".", func(p string, d fs.DirEntry, err error) error {
 		if err == nil && strings.HasSuffix(p, ".py") {
-			b, _ := fs.ReadFile(fixtureapp.Tree(), p)
+			b, _ := fs.ReadFile(fixtureapp.Files(fixtureapp.Release1), p)
 			code.Write(b)
 		}
 		return err

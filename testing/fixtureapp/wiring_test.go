@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"gitlab.tugraz.at/invenio/invenio-infra/packaging"
+	"gitlab.tugraz.at/invenio/invenio-infra/packaging/apppkg"
 	"gitlab.tugraz.at/invenio/invenio-infra/roles"
 	"gitlab.tugraz.at/invenio/invenio-infra/site"
 	"gitlab.tugraz.at/invenio/invenio-infra/testing/debroot"
@@ -43,13 +44,11 @@ func TestWiringInChroot(t *testing.T) {
 	build := packaging.BuildOptions{Version: packaging.Version{Upstream: "1.0.0", Revision: "1"}, Epoch: time.Unix(1_700_000_000, 0)}
 
 	app := fixtureapp.Options(s, dev.Suite)
-	deb, err := fixtureapp.Package(t.TempDir(), fixtureapp.Release1, app, build, false)
-	require.NoError(t, err)
+	deb := appDeb(t, fixtureapp.Release1, app, build)
 	installDeb(t, root, deb)
 	next := build
 	next.Version.Upstream = fixtureapp.Release2.Version()
-	deb2, err := fixtureapp.Package(t.TempDir(), fixtureapp.Release2, app, next, false)
-	require.NoError(t, err)
+	deb2 := appDeb(t, fixtureapp.Release2, app, next)
 	copyInto(t, root, deb2, "/tmp/app-release2.deb")
 	debroot.Unpack(t, root, roleDebs(t, roles.Plan(s, dev), build)...)
 	out, err := debroot.Chroot(t, root, "systemd-sysusers", "/usr/lib/sysusers.d/invenio.conf")
@@ -83,6 +82,17 @@ func TestWiringInChroot(t *testing.T) {
 	assert.Contains(t, out, "get file: 200 shared")
 	assert.Contains(t, out, "files location: default-location /storage/data t")
 	assert.NotContains(t, out, "FAILED:")
+}
+
+// appDeb packages release r of the fixture's virtualenv tree as the site's
+// application package.
+func appDeb(t *testing.T, r fixtureapp.Release, o apppkg.Options, b packaging.BuildOptions) string {
+	t.Helper()
+	tree, err := fixtureapp.Tree(r, o.Python)
+	require.NoError(t, err)
+	deb, err := apppkg.Write(t.TempDir(), tree, o, b)
+	require.NoError(t, err)
+	return deb
 }
 
 // copyInto copies a file into root at path.
