@@ -64,7 +64,8 @@ backup=$(ls "$R/var/backups/invenio" | head -n 1)
 [ -n "$backup" ] || fail "no backup"
 # The backup restores: the database as it was before the migration.
 chroot "$R" runuser -u postgres -- createdb scratch
-chroot "$R" runuser -u postgres -- pg_restore --no-owner --exit-on-error -d scratch "/var/backups/invenio/$backup" || fail "pg_restore"
+# root reads the dump (0640 invenio), PostgreSQL's superuser restores it.
+chroot "$R" runuser -u postgres -- pg_restore --no-owner --exit-on-error -d scratch <"$R/var/backups/invenio/$backup" || fail "pg_restore"
 echo "restored: records $(` + scratch(`SELECT string_agg(title, ',' ORDER BY id) FROM fixture_records`) + `); note column $(` +
 		scratch(`SELECT count(*) FROM information_schema.columns WHERE table_name = 'fixture_records' AND column_name = 'note'`) +
 		`); alembic $(` + scratch(`SELECT version_num FROM alembic_version`) + `)"
