@@ -23,7 +23,8 @@
 //     invenio_app.celery and reads the INVENIO_* environment.
 //
 // Release2 is the next release of the fixture: one more alembic revision
-// (release2/), so that an upgrade test has a migration to run.
+// (release2/), so that an upgrade test has a migration to run; ReleaseBroken
+// (release3/) has a migration that fails.
 //
 // Routes (the API ones under /api once uWSGI mounts the REST application):
 //
@@ -51,7 +52,7 @@ import (
 	"gitlab.tugraz.at/invenio/invenio-infra/site"
 )
 
-//go:embed all:app all:release2 entry_points.txt
+//go:embed all:app all:release2 all:release3 entry_points.txt
 var files embed.FS
 
 // Python is the interpreter the fixture application runs with: Debian's.
@@ -70,10 +71,13 @@ var Depends = []string{
 // Release is a release of the fixture application.
 type Release int
 
-// The fixture's releases: Release2 adds one alembic revision to Release1.
+// The fixture's releases: Release2 adds one alembic revision to Release1;
+// ReleaseBroken adds one to Release2 that fails half-way, for tests of a
+// failed upgrade.
 const (
-	Release1 Release = 1
-	Release2 Release = 2
+	Release1      Release = 1
+	Release2      Release = 2
+	ReleaseBroken Release = 3
 )
 
 // Version returns the release's version, as its dist-info names it.
@@ -85,16 +89,24 @@ func (r Release) Revisions() []string {
 	if r >= Release2 {
 		revs = append(revs, "f1a7c0de0002")
 	}
+	if r >= ReleaseBroken {
+		revs = append(revs, "f1a7c0de0003")
+	}
 	return revs
 }
 
-// Files returns the Python package invenio_app of release r: app/, and for
-// Release2 the files of release2/ over it.
+// Files returns the Python package invenio_app of release r: app/, for
+// Release2 and later the files of release2/ over it, for ReleaseBroken
+// those of release3/ over that.
 func Files(r Release) fs.FS {
-	if r < Release2 {
-		return sub("app")
+	files := sub("app")
+	if r >= Release2 {
+		files = overlay{top: sub("release2"), base: files}
 	}
-	return overlay{top: sub("release2"), base: sub("app")}
+	if r >= ReleaseBroken {
+		files = overlay{top: sub("release3"), base: files}
+	}
+	return files
 }
 
 func sub(dir string) fs.FS {

@@ -69,7 +69,39 @@ chroot "$R" runuser -u postgres -- pg_restore --no-owner --exit-on-error -d scra
 echo "restored: records $(` + scratch(`SELECT string_agg(title, ',' ORDER BY id) FROM fixture_records`) + `); note column $(` +
 		scratch(`SELECT count(*) FROM information_schema.columns WHERE table_name = 'fixture_records' AND column_name = 'note'`) +
 		`); alembic $(` + scratch(`SELECT version_num FROM alembic_version`) + `)"
+` + brokenUpgradeScript()
+}
+
+// brokenUpgradeScript installs the broken release, whose migration fails
+// half-way, and runs invenio-setup once: it must fail.
+func brokenUpgradeScript() string {
+	return `
+# A release whose migration fails: the set-up fails, the database stays as it was.
+chroot "$R" dpkg --install /tmp/app-broken.deb >/dev/null || fail "dpkg --install the broken release"
+if unshare --uts sh -c 'hostname web-a; exec chroot "$1" runuser -u invenio -- /usr/libexec/invenio/invenio-run /usr/sbin/invenio-setup run' sh "$R" >"$R/tmp/broken.log" 2>&1; then
+    cat "$R/tmp/broken.log"; fail "the broken upgrade succeeded"
+fi
+echo "alembic after broken: $(` + psql(`SELECT version_num FROM alembic_version`) + `)"
+echo "broken column: $(` + psql(`SELECT count(*) FROM information_schema.columns WHERE table_name = 'fixture_records' AND column_name = 'broken'`) + `)"
+echo "lifecycle after broken: $(` + psql(`SELECT action || ' ' || version FROM invenio_infra_lifecycle ORDER BY id`) + ` | tr '\n' ';')"
+echo "backups after broken: $(ls "$R/var/backups/invenio" | wc -l)"
 `
+}
+
+// checkFailedUpgrade checks the broken release's upgrade: it failed with
+// the error and the backup's path, and left the database as it was.
+func checkFailedUpgrade(t *testing.T, root, out, from, to string) {
+	t.Helper()
+	log := readLog(t, root, "broken.log")
+	t.Logf("broken upgrade:\n%s", log)
+	assert.Regexp(t, `invenio-setup: upgrade to `+regexp.QuoteMeta(to)+` failed: invenio alembic upgrade exited with status 1; `+
+		`the database is as alembic left it; the backup from before the upgrade is /var/backups/invenio/dev-[0-9TZ]+-`+
+		regexp.QuoteMeta(from)+`-before-`+regexp.QuoteMeta(to)+`\.dump\n`, log)
+	assert.Contains(t, log, "fixture_no_such_function", "alembic's error is in the output")
+	assert.Contains(t, out, "alembic after broken: f1a7c0de0002\n", "the failed revision left no mark")
+	assert.Contains(t, out, "broken column: 0\n", "the failed revision's first step was rolled back with it")
+	assert.Contains(t, out, "lifecycle after broken: setup "+"1.0.0-1;upgrade "+from+";\n", "a failed upgrade records nothing")
+	assert.Contains(t, out, "backups after broken: 2\n")
 }
 
 // readLog returns a log the script left in the root's /tmp.
@@ -122,6 +154,7 @@ func checkSetUpOnce(t *testing.T, root, out, version string) {
 		assert.Contains(t, log, "running "+step+"\n")
 	}
 	assert.NotContains(t, log, Admin.Password, "the admin's password stays out of the journal")
+	assert.Contains(t, log, "index init: skipped: stand-in", "no search engine in the root: the search steps say so")
 	assert.Contains(t, log, "Declared queues: stats-file-download stats-record-view")
 	assert.NotContains(t, log, "rdm-records demo", "no demo data unless the site asks")
 }
