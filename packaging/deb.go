@@ -13,6 +13,8 @@ import (
 	"github.com/goreleaser/nfpm/v2"
 	"github.com/goreleaser/nfpm/v2/deb"
 	"github.com/goreleaser/nfpm/v2/files"
+
+	"gitlab.tugraz.at/invenio/invenio-infra/internal/tempfiles"
 )
 
 // Compression is how the data member of every .deb is compressed: gzip at
@@ -90,11 +92,11 @@ func Build(w io.Writer, s Spec, o BuildOptions) error {
 	if err := s.validate(); err != nil {
 		return err
 	}
-	work, err := os.MkdirTemp("", "invenio-deb-")
+	work, remove, err := tempfiles.MkdirTemp("", "invenio-deb-")
 	if err != nil {
 		return fmt.Errorf("package %s: %w", s.Name, err)
 	}
-	defer os.RemoveAll(work)
+	defer remove()
 	info, err := nfpmInfo(work, s, o)
 	if err != nil {
 		return fmt.Errorf("package %s: %w", s.Name, err)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"gitlab.tugraz.at/invenio/invenio-infra/internal/tempfiles"
 	"gitlab.tugraz.at/invenio/invenio-infra/packaging"
 	"gitlab.tugraz.at/invenio/invenio-infra/packaging/aptrepo"
 	"gitlab.tugraz.at/invenio/invenio-infra/packaging/signing"
@@ -186,11 +187,11 @@ func instanceNames(s *site.Site) string {
 // publish builds each instance's keyring package next to its role
 // packages' list and publishes everything.
 func publish(o *repoOptions, s *site.Site, ins []site.Instance, key *signing.Key, b packaging.BuildOptions) (aptrepo.Result, error) {
-	tmp, err := os.MkdirTemp("", "invenio-keyring-")
+	tmp, remove, err := tempfiles.MkdirTemp("", "invenio-keyring-")
 	if err != nil {
 		return aptrepo.Result{}, err
 	}
-	defer os.RemoveAll(tmp)
+	defer remove()
 	opts := aptrepo.Options{
 		Origin: s.Name,
 		Label:  s.Name + " InvenioRDM",

@@ -42,6 +42,7 @@ import (
 	"gitlab.tugraz.at/invenio/invenio-infra/images/disk"
 	"gitlab.tugraz.at/invenio/invenio-infra/images/oci"
 	"gitlab.tugraz.at/invenio/invenio-infra/images/standin"
+	"gitlab.tugraz.at/invenio/invenio-infra/internal/tempfiles"
 	"gitlab.tugraz.at/invenio/invenio-infra/roles"
 	"gitlab.tugraz.at/invenio/invenio-infra/site"
 )
@@ -160,9 +161,11 @@ type bake struct {
 	state  MirrorState
 	cached cachedBase
 	work   string
-	root   string
-	res    *Result
-	man    Manifest
+	// removeWork removes work and forgets it (package tempfiles).
+	removeWork func()
+	root       string
+	res        *Result
+	man        Manifest
 }
 
 // Bake bakes the image that o describes.
@@ -174,8 +177,8 @@ func Bake(ctx context.Context, o Options) (*Result, error) {
 	start := time.Now()
 	b.log.Info("baking image", "image", b.o.Name, "instance", b.in.Name, "roles", b.rs.Name(), "format", string(b.o.Format))
 	defer func() {
-		if b.work != "" {
-			os.RemoveAll(b.work)
+		if b.removeWork != nil {
+			b.removeWork()
 		}
 	}()
 	for _, s := range []struct {
@@ -364,11 +367,11 @@ func (b *bake) copyBase(ctx context.Context) error {
 	if err := os.MkdirAll(tmp, 0o755); err != nil {
 		return err
 	}
-	work, err := os.MkdirTemp(tmp, b.o.Name+"-")
+	work, remove, err := tempfiles.MkdirTemp(tmp, b.o.Name+"-")
 	if err != nil {
 		return err
 	}
-	b.work = work
+	b.work, b.removeWork = work, remove
 	b.root = filepath.Join(work, "root")
 	return CopyRoot(ctx, b.cached.Root, b.root)
 }
@@ -616,7 +619,10 @@ func dirSize(dir string) (int64, error) {
 // cleanUp removes the work directory with the image's root.
 func (b *bake) cleanUp(context.Context) error {
 	err := os.RemoveAll(b.work)
-	b.work = ""
+	if b.removeWork != nil {
+		b.removeWork()
+	}
+	b.work, b.removeWork = "", nil
 	return err
 }
 

@@ -17,6 +17,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"gitlab.tugraz.at/invenio/invenio-infra/internal/tempfiles"
 )
 
 // baseFormat is part of every base key; bump it when the way base roots
@@ -248,11 +250,11 @@ func (c baseCache) ensure(ctx context.Context, b Base, st MirrorState) (cachedBa
 // build bootstraps b into a temporary directory next to final and renames
 // it into place.
 func (c baseCache) build(ctx context.Context, b Base, st MirrorState, final string) (cachedBase, error) {
-	tmp, err := os.MkdirTemp(filepath.Dir(final), ".tmp-")
+	tmp, remove, err := tempfiles.MkdirTemp(filepath.Dir(final), ".tmp-")
 	if err != nil {
 		return cachedBase{}, err
 	}
-	defer os.RemoveAll(tmp)
+	defer remove()
 	if err := os.Chmod(tmp, 0o755); err != nil {
 		return cachedBase{}, err
 	}
