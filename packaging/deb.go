@@ -1,6 +1,7 @@
 package packaging
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -47,6 +48,17 @@ type BuildOptions struct {
 	// Progress, if set, is called by WriteAll with the path of each package
 	// it has written, one call at a time.
 	Progress func(path string)
+	// Context, if set, stops WriteAll between packages once it is done: a
+	// signalled run stops without building the rest.
+	Context context.Context
+}
+
+// err returns the error of the options' context, if it is done.
+func (o BuildOptions) err() error {
+	if o.Context == nil {
+		return nil
+	}
+	return context.Cause(o.Context)
 }
 
 // withDefaults fills in the optional fields.

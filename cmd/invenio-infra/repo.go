@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"gitlab.tugraz.at/invenio/invenio-infra/internal/safefile"
 	"gitlab.tugraz.at/invenio/invenio-infra/internal/tempfiles"
 	"gitlab.tugraz.at/invenio/invenio-infra/packaging"
 	"gitlab.tugraz.at/invenio/invenio-infra/packaging/aptrepo"
@@ -89,6 +90,7 @@ func (o *repoOptions) run(cmd *cobra.Command, g *globalOptions) error {
 	if err != nil {
 		return err
 	}
+	b.Context = cmd.Context()
 	key, err := o.key(cmd, b.Epoch)
 	if err != nil {
 		return err
@@ -193,10 +195,11 @@ func publish(o *repoOptions, s *site.Site, ins []site.Instance, key *signing.Key
 	}
 	defer remove()
 	opts := aptrepo.Options{
-		Origin: s.Name,
-		Label:  s.Name + " InvenioRDM",
-		Date:   b.Epoch,
-		Signer: key,
+		Origin:  s.Name,
+		Label:   s.Name + " InvenioRDM",
+		Date:    b.Epoch,
+		Signer:  key,
+		Context: b.Context,
 		Files: []aptrepo.File{
 			{Name: publicKeyFile, Data: key.ArmoredPublic()},
 			{Name: keyringFile, Data: key.Keyring()},
@@ -230,6 +233,9 @@ func instanceDebs(dir string) ([]string, error) {
 		return nil, err
 	}
 	for _, d := range debs {
+		if err := safefile.CheckRegular(d); err != nil {
+			return nil, usageError{fmt.Errorf("--packages: %w", err)}
+		}
 		if strings.HasPrefix(filepath.Base(d), roles.KeyringPackage+"_") {
 			return nil, usageError{fmt.Errorf("%s: the keyring package is built by repo from the signing key; remove it from --packages", d)}
 		}

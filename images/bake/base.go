@@ -16,6 +16,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	"gitlab.tugraz.at/invenio/invenio-infra/internal/tempfiles"
@@ -332,9 +333,18 @@ func pruneUnused(dir string, age time.Duration) {
 	}
 }
 
+// mmdebstrapStopWait is how long a cancelled mmdebstrap may take to clean
+// up before it is killed.
+const mmdebstrapStopWait = 2 * time.Second
+
 // runMmdebstrap runs mmdebstrap; a failure carries the tail of its output.
 func runMmdebstrap(ctx context.Context, args []string) error {
 	cmd := exec.CommandContext(ctx, "mmdebstrap", args...)
+	// A cancelled run asks mmdebstrap to stop, so that it ends its children
+	// and removes its temporary files; it is killed if it has not after
+	// mmdebstrapStopWait.
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = mmdebstrapStopWait
 	cmd.Env = mmdebstrapEnv(os.Environ())
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
