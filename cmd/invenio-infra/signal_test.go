@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -17,33 +16,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"gitlab.tugraz.at/invenio/invenio-infra/testing/clibin"
 	"gitlab.tugraz.at/invenio/invenio-infra/testing/need"
 )
-
-var (
-	binaryOnce sync.Once
-	binaryPath string
-	binaryErr  error
-)
-
-// binary builds the invenio-infra command once per test run.
-func binary(t *testing.T) string {
-	t.Helper()
-	binaryOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "invenio-infra-bin-")
-		if err != nil {
-			binaryErr = err
-			return
-		}
-		binaryPath = filepath.Join(dir, "invenio-infra")
-		out, err := exec.Command("go", "build", "-o", binaryPath, ".").CombinedOutput()
-		if err != nil {
-			binaryErr = fmt.Errorf("go build: %w\n%s", err, out)
-		}
-	})
-	require.NoError(t, binaryErr)
-	return binaryPath
-}
 
 // bigSite writes a valid site of n all-in-one instances, large enough
 // that packages and repo run for seconds.
@@ -72,7 +47,7 @@ type stopped struct {
 // has a line containing when, and waits for it to exit.
 func terminate(t *testing.T, tmpdir, when string, args ...string) stopped {
 	t.Helper()
-	cmd := exec.Command(binary(t), args...)
+	cmd := exec.Command(clibin.Path(t), args...)
 	cmd.Env = append(os.Environ(), "TMPDIR="+tmpdir, "SOURCE_DATE_EPOCH=1767225600")
 	stderr, err := cmd.StderrPipe()
 	require.NoError(t, err)
@@ -123,7 +98,7 @@ func TestSIGTERMStopsPackagesAndRepo(t *testing.T) {
 	out := filepath.Join(dir, "out")
 
 	// A complete first run, so that the interrupted ones replace something.
-	build := exec.Command(binary(t), "packages", "-q", "--site", s, "--out", out, "--version", "1.0.0")
+	build := exec.Command(clibin.Path(t), "packages", "-q", "--site", s, "--out", out, "--version", "1.0.0")
 	build.Env = append(os.Environ(), "SOURCE_DATE_EPOCH=1767225600", "TMPDIR="+tmpdir)
 	b, err := build.CombinedOutput()
 	require.NoError(t, err, string(b))
@@ -164,7 +139,7 @@ func TestSIGTERMStopsImage(t *testing.T) {
 		{"packages", "-q", "--instance", "dev", "--out", pkgs, "--version", "1.0.0"},
 		{"repo", "-q", "--packages", pkgs, "--out", repo, "--version", "1.0.0"},
 	} {
-		c := exec.Command(binary(t), args...)
+		c := exec.Command(clibin.Path(t), args...)
 		c.Env = append(os.Environ(), "SOURCE_DATE_EPOCH=1767225600", "TMPDIR="+tmpdir)
 		b, err := c.CombinedOutput()
 		require.NoError(t, err, string(b))
