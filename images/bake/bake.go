@@ -43,6 +43,7 @@ import (
 	"gitlab.tugraz.at/invenio/invenio-infra/images/oci"
 	"gitlab.tugraz.at/invenio/invenio-infra/images/standin"
 	"gitlab.tugraz.at/invenio/invenio-infra/internal/tempfiles"
+	"gitlab.tugraz.at/invenio/invenio-infra/packaging/signing"
 	"gitlab.tugraz.at/invenio/invenio-infra/roles"
 	"gitlab.tugraz.at/invenio/invenio-infra/site"
 )
@@ -503,9 +504,9 @@ func (b *bake) sources(l layer) ([]string, error) {
 	if a == nil {
 		return lines, nil
 	}
-	key, err := os.ReadFile(a.Key)
+	key, err := signing.ReadPublicKeyFile(a.Key)
 	if err != nil {
-		return nil, fmt.Errorf("the search engine's apt key: %w", err)
+		return nil, fmt.Errorf("the search engine's apt key (search.apt.key): %w", err)
 	}
 	if err := l.write(searchKey, string(key), 0o644); err != nil {
 		return nil, err
