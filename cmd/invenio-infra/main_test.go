@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -142,4 +143,23 @@ func TestRenderAndPackages(t *testing.T) {
 		assert.FileExists(t, filepath.Join(dir, "debs", in, "invenio-web_2.0.0-1_all.deb"))
 		assert.FileExists(t, filepath.Join(dir, "debs", in, "invenio-services_2.0.0-1_all.deb"))
 	}
+}
+
+// TestPanicIsABug checks that a panic becomes a short report and exit
+// status 3, not the exit status of bad input.
+func TestPanicIsABug(t *testing.T) {
+	var stack []byte
+	func() {
+		defer func() {
+			recover()
+			stack = debug.Stack()
+		}()
+		var m map[string]int
+		m["x"] = 1 // a nil map: a runtime panic, as a bug would make
+	}()
+	var w bytes.Buffer
+	assert.Equal(t, exitBug, reportPanic(&w, "assignment to entry in nil map", stack))
+	assert.Contains(t, w.String(), "internal error (a bug, not a problem of your input): assignment to entry in nil map")
+	assert.Contains(t, w.String(), "main_test.go", "the report says where")
+	assert.Less(t, strings.Count(w.String(), "\n"), 6, "a short report, not the whole stack")
 }
