@@ -315,7 +315,7 @@ func overrides(o Options, l *layout, arch string) []string {
 	}
 	python := o.App.Virtualenv + "/bin/python3"
 	for _, e := range l.entries {
-		if interp, _ := shebang(e.Body); strings.HasPrefix(e.src, "bin/") && interp == python {
+		if interp, _ := shebang(e.Body); strings.HasPrefix(e.key, "bin/") && interp == python {
 			tags = append(tags, "wrong-path-for-interpreter "+python+" != "+SystemPython+" ["+strings.TrimPrefix(o.App.Virtualenv, "/")+"/bin/*]")
 			break
 		}

@@ -2,6 +2,7 @@ package apppkg_test
 
 import (
 	"bytes"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -120,6 +121,36 @@ func TestSpecOwnServers(t *testing.T) {
 	assert.Equal(t, testELF(t), files[venv+"/bin/uwsgi"].Body)
 	assert.Equal(t, "#!"+venv+"/bin/python3\n"+consoleScript("celery.__main__", "main"), string(files[venv+"/bin/celery"].Body))
 	assert.Equal(t, []string{"python3 (>= 3.11)", "python3 (<< 3.12)", "libc6"}, sp.Depends)
+}
+
+// TestSpecDebianPrefixTree packages what Debian's pip installs with
+// --prefix: local/lib/python3.11/dist-packages and local/bin, scripts that
+// name the system's Python, no pyvenv.cfg.
+func TestSpecDebianPrefixTree(t *testing.T) {
+	script := "#!/usr/bin/python3\n" + consoleScript("demo_app.cli", "main")
+	record := "demo_app/cli.py,,\n../../../bin/invenio," + recordHash(script) + "," + fmt.Sprint(len(script)) + "\n"
+	dist := "local/lib/python3.11/dist-packages/"
+	tree := fstest.MapFS{
+		dist + "demo_app/cli.py":                           file(demoApp["demo_app/cli.py"]),
+		dist + "demo_app-1.0.0.dist-info/entry_points.txt": file(entryPoints),
+		dist + "demo_app-1.0.0.dist-info/RECORD":           file(record),
+		"local/bin/invenio":                                exe(script),
+		"var/instance/invenio.cfg":                         file("\n"),
+	}
+	sp, err := apppkg.Spec(tree, options())
+	require.NoError(t, err)
+	files := byPath(sp)
+	assert.Contains(t, files, site311+"/demo_app/cli.py")
+	assert.Contains(t, files, site311+"/demo_app-1.0.0.dist-info/entry_points.txt")
+	assert.Contains(t, files, instance+"/invenio.cfg")
+	relocated := "#!" + venv + "/bin/python3\n" + consoleScript("demo_app.cli", "main")
+	assert.Equal(t, relocated, string(files[venv+"/bin/invenio"].Body), "the system's Python becomes the virtualenv's")
+	assert.Contains(t, string(files[site311+"/demo_app-1.0.0.dist-info/RECORD"].Body), "../../../bin/invenio,"+recordHash(relocated)+",")
+	assert.Equal(t, "home = /usr/bin\ninclude-system-site-packages = true\nversion = 3.11\n", string(files[venv+"/pyvenv.cfg"].Body))
+
+	tree["local/lib/python3.13/dist-packages/x.py"] = file("")
+	_, err = apppkg.Spec(tree, options())
+	assert.ErrorContains(t, err, "local/lib/python3.13: lib/python3.13: packages built for Python 3.13")
 }
 
 func TestSpecFlatFixture(t *testing.T) {
