@@ -13,6 +13,10 @@
 //	include/**, share/**            → {virtualenv}/ (pip's header and data schemes)
 //	lib64 → lib                     → the same link
 //
+// A tree that Debian's pip made with --prefix has local/lib/pythonX.Y/
+// dist-packages/ and local/bin/ instead of lib/pythonX.Y/site-packages/
+// and bin/ (Debian's Python installs below local/), and no pyvenv.cfg.
+//
 // Everything below site-packages is kept whole: packages, modules, compiled
 // extension modules (the package's Architecture is then theirs, e.g. amd64)
 // and the *.dist-info directories with their METADATA, RECORD and
