@@ -171,11 +171,14 @@ func fixtureTree(s *site.Site, suite string) (fs.FS, apppkg.Options, error) {
 // buildApp packages an application tree into dir and returns the path of
 // the package file.
 func buildApp(cmd *cobra.Command, g *globalOptions, dir string, tree fs.FS, po apppkg.Options, b packaging.BuildOptions) (string, error) {
-	if _, err := apppkg.Spec(tree, po); err != nil {
+	g.progress(cmd, "reading the application tree of %s", po.Name)
+	sp, err := apppkg.Spec(tree, po)
+	if err != nil {
 		return "", usageError{err}
 	}
-	g.progress(cmd, "packaging application %s %s for Python %s into %s", po.Name, b.Version, po.Python, po.App.Virtualenv)
-	return apppkg.Write(dir, tree, po, b)
+	g.progress(cmd, "packaging application %s %s for Python %s into %s (%s, %d paths)",
+		po.Name, b.Version, po.Python, po.App.Virtualenv, sp.Architecture, len(sp.Files))
+	return apppkg.WriteSpec(dir, sp, b)
 }
 
 // appFlags are the flags of release and image that choose the images'

@@ -362,13 +362,19 @@ func cleanSnippet(o Options) string {
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
 // Write builds the package of tree into dir (created if missing) as
-// packaging.FileName and returns its path. The file is written under a
-// temporary name in dir and renamed into place.
+// packaging.FileName and returns its path; see WriteSpec.
 func Write(dir string, tree fs.FS, o Options, b packaging.BuildOptions) (string, error) {
 	sp, err := Spec(tree, o)
 	if err != nil {
 		return "", err
 	}
+	return WriteSpec(dir, sp, b)
+}
+
+// WriteSpec builds the package sp (from Spec) into dir (created if
+// missing) as packaging.FileName and returns its path. The file is written
+// under a temporary name in dir and renamed into place.
+func WriteSpec(dir string, sp packaging.Spec, b packaging.BuildOptions) (string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
