@@ -65,7 +65,8 @@
 //   - bin/celery execs bin/python3 -m celery (python3-celery).
 //
 // postinst byte-compiles site-packages with the virtualenv's Python, as
-// Debian's py3compile does, after removing what an older version compiled:
+// Debian's py3compile does, after removing what an older version compiled
+// (and the directories dpkg kept for it when an upgrade dropped a module):
 // without byte code InvenioRDM would compile its few hundred packages at
 // every process start, the invenio user being unable to store the result.
 // postrm remove deletes the byte code again, as py3clean does, so that dpkg
@@ -339,12 +340,14 @@ var compiledOverrides = []string{
 }
 
 // compileSnippet byte-compiles site-packages, as py3compile does, after
-// removing the byte code of an older version.
+// removing the byte code of an older version and the directories dpkg
+// kept for it when the upgrade removed their modules.
 func compileSnippet(o Options) string {
 	sp := shellQuote(o.sitePackages())
 	return "# Byte-compile the application, as py3compile does: the package ships no\n" +
 		"# byte code (it would name the build directory).\n" +
 		"find " + sp + " -name __pycache__ -type d -prune -exec rm -rf {} +\n" +
+		"find " + sp + " -mindepth 1 -depth -type d -empty -delete\n" +
 		shellQuote(o.App.Virtualenv+"/bin/python3") + " -m compileall -q " + sp + " || true"
 }
 

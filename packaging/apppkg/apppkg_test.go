@@ -191,6 +191,7 @@ func TestMaintScripts(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, sp.Maint.Configure, 1)
 	assert.Contains(t, sp.Maint.Configure[0], "find '"+site311+"' -name __pycache__ -type d -prune -exec rm -rf {} +\n"+
+		"find '"+site311+"' -mindepth 1 -depth -type d -empty -delete\n"+
 		"'"+venv+"/bin/python3' -m compileall -q '"+site311+"' || true")
 	require.Len(t, sp.Maint.Remove, 1)
 	assert.Contains(t, sp.Maint.Remove[0], "find '"+site311+"' -depth -type d -empty -delete")
