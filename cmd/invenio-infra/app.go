@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -178,6 +179,10 @@ func buildApp(cmd *cobra.Command, g *globalOptions, dir string, tree fs.FS, po a
 	}
 	g.progress(cmd, "packaging application %s %s for Python %s into %s (%s, %d paths)",
 		po.Name, b.Version, po.Python, po.App.Virtualenv, sp.Architecture, len(sp.Files))
+	if libs := apppkg.NeededLibraries(sp); len(libs) > 0 {
+		g.progress(cmd, "its compiled code needs %s, which it does not carry: Depends must name their packages (--depends; now %s)",
+			strings.Join(libs, ", "), strings.Join(sp.Depends, ", "))
+	}
 	return apppkg.WriteSpec(dir, sp, b)
 }
 

@@ -295,6 +295,25 @@ func TestDetectBuildPrefix(t *testing.T) {
 	assert.Equal(t, "", apppkg.DetectBuildPrefix(tree), "a --prefix build names the system's Python")
 }
 
+// TestNeededLibraries: the libraries compiled code links to, less the C
+// library's and those the tree carries (as wheels do in *.libs).
+func TestNeededLibraries(t *testing.T) {
+	tree := pipTree(compiledModule(t))
+	sp, err := apppkg.Spec(tree, options())
+	require.NoError(t, err)
+	assert.Empty(t, apppkg.NeededLibraries(sp), "the module needs only libc")
+
+	tree[sitePackages+extModule] = exe(string(compiledModule(t, "-Wl,--no-as-needed", "-lpython3.11")))
+	sp, err = apppkg.Spec(tree, options())
+	require.NoError(t, err)
+	assert.Equal(t, []string{"libpython3.11.so.1.0"}, apppkg.NeededLibraries(sp))
+
+	tree[sitePackages+"demo_app.libs/libpython3.11.so.1.0"] = exe(string(compiledModule(t)))
+	sp, err = apppkg.Spec(tree, options())
+	require.NoError(t, err)
+	assert.Empty(t, apppkg.NeededLibraries(sp), "carried by the tree")
+}
+
 func TestPythonFor(t *testing.T) {
 	assert.Equal(t, "3.11", apppkg.PythonFor("bookworm"))
 	assert.Equal(t, "3.13", apppkg.PythonFor("trixie"))
