@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -47,9 +48,9 @@ func newApp(g *globalOptions) *cobra.Command {
 func newAppPackage(g *globalOptions) *cobra.Command {
 	o := &appPackageOptions{}
 	cmd := &cobra.Command{
-		Use:   "package (--tree DIR | --fixture) --out DIR [--name NAME] [--version V]",
+		Use:   "package (--tree TREE | --fixture) --out DIR [--name NAME] [--version V]",
 		Short: "Build the .deb of the site's application from the virtualenv a real build made",
-		Long: "package builds NAME_VERSION_ARCH.deb in DIR from the virtualenv a real build made\n" +
+		Long: "package builds NAME_VERSION_ARCH.deb in DIR from TREE, the virtualenv a real build made\n" +
 			"(python3 -m venv, pip install, invenio collect, invenio webpack buildall; or a\n" +
 			"pip install --prefix tree): lib/pythonX.Y/site-packages/ with its dist-info\n" +
 			"directories, compiled modules and all goes into the site's virtualenv\n" +
@@ -57,7 +58,7 @@ func newAppPackage(g *globalOptions) *cobra.Command {
 			"instance directory: invenio.cfg, templates/, app_data/, static/ with the webpack\n" +
 			"manifest dist/manifest.json) to application.instance_path. X.Y must be the\n" +
 			"hosts' Python (--suite, --python). Shebangs that point into the build directory\n" +
-			"(--build-prefix; default what pyvenv.cfg or the shebangs tell, else DIR) are\n" +
+			"(--build-prefix; default what pyvenv.cfg or the shebangs tell, else TREE) are\n" +
 			"rewritten to the installed virtualenv; any other file that still names the\n" +
 			"build directory is refused, as is an editable install. A tree without its own\n" +
 			"uwsgi or celery gets Debian's (uwsgi-core with its python3 plugin, python3 -m\n" +
@@ -171,11 +172,18 @@ func fixtureTree(s *site.Site, suite string) (fs.FS, apppkg.Options, error) {
 // buildApp packages an application tree into dir and returns the path of
 // the package file.
 func buildApp(cmd *cobra.Command, g *globalOptions, dir string, tree fs.FS, po apppkg.Options, b packaging.BuildOptions) (string, error) {
-	if _, err := apppkg.Spec(tree, po); err != nil {
+	g.progress(cmd, "reading the application tree of %s", po.Name)
+	sp, err := apppkg.Spec(tree, po)
+	if err != nil {
 		return "", usageError{err}
 	}
-	g.progress(cmd, "packaging application %s %s for Python %s into %s", po.Name, b.Version, po.Python, po.App.Virtualenv)
-	return apppkg.Write(dir, tree, po, b)
+	g.progress(cmd, "packaging application %s %s for Python %s into %s (%s, %d paths)",
+		po.Name, b.Version, po.Python, po.App.Virtualenv, sp.Architecture, len(sp.Files))
+	if libs := apppkg.NeededLibraries(sp); len(libs) > 0 {
+		g.progress(cmd, "its compiled code needs %s, which it does not carry: Depends must name their packages (--depends; now %s)",
+			strings.Join(libs, ", "), strings.Join(sp.Depends, ", "))
+	}
+	return apppkg.WriteSpec(dir, sp, b)
 }
 
 // appFlags are the flags of release and image that choose the images'

@@ -13,6 +13,10 @@
 //	include/**, share/**            → {virtualenv}/ (pip's header and data schemes)
 //	lib64 → lib                     → the same link
 //
+// A tree that Debian's pip made with --prefix has local/lib/pythonX.Y/
+// dist-packages/ and local/bin/ instead of lib/pythonX.Y/site-packages/
+// and bin/ (Debian's Python installs below local/), and no pyvenv.cfg.
+//
 // Everything below site-packages is kept whole: packages, modules, compiled
 // extension modules (the package's Architecture is then theirs, e.g. amd64)
 // and the *.dist-info directories with their METADATA, RECORD and
@@ -61,7 +65,8 @@
 //   - bin/celery execs bin/python3 -m celery (python3-celery).
 //
 // postinst byte-compiles site-packages with the virtualenv's Python, as
-// Debian's py3compile does, after removing what an older version compiled:
+// Debian's py3compile does, after removing what an older version compiled
+// (and the directories dpkg kept for it when an upgrade dropped a module):
 // without byte code InvenioRDM would compile its few hundred packages at
 // every process start, the invenio user being unable to store the result.
 // postrm remove deletes the byte code again, as py3clean does, so that dpkg
@@ -316,7 +321,7 @@ func overrides(o Options, l *layout, arch string) []string {
 	}
 	python := o.App.Virtualenv + "/bin/python3"
 	for _, e := range l.entries {
-		if interp, _ := shebang(e.Body); strings.HasPrefix(e.src, "bin/") && interp == python {
+		if interp, _ := shebang(e.Body); strings.HasPrefix(e.key, "bin/") && interp == python {
 			tags = append(tags, "wrong-path-for-interpreter "+python+" != "+SystemPython+" ["+strings.TrimPrefix(o.App.Virtualenv, "/")+"/bin/*]")
 			break
 		}
@@ -336,12 +341,14 @@ var compiledOverrides = []string{
 }
 
 // compileSnippet byte-compiles site-packages, as py3compile does, after
-// removing the byte code of an older version.
+// removing the byte code of an older version and the directories dpkg
+// kept for it when the upgrade removed their modules.
 func compileSnippet(o Options) string {
 	sp := shellQuote(o.sitePackages())
 	return "# Byte-compile the application, as py3compile does: the package ships no\n" +
 		"# byte code (it would name the build directory).\n" +
 		"find " + sp + " -name __pycache__ -type d -prune -exec rm -rf {} +\n" +
+		"find " + sp + " -mindepth 1 -depth -type d -empty -delete\n" +
 		shellQuote(o.App.Virtualenv+"/bin/python3") + " -m compileall -q " + sp + " || true"
 }
 
@@ -359,13 +366,19 @@ func cleanSnippet(o Options) string {
 func shellQuote(s string) string { return escape.Shell(s) }
 
 // Write builds the package of tree into dir (created if missing) as
-// packaging.FileName and returns its path. The file is written under a
-// temporary name in dir and renamed into place.
+// packaging.FileName and returns its path; see WriteSpec.
 func Write(dir string, tree fs.FS, o Options, b packaging.BuildOptions) (string, error) {
 	sp, err := Spec(tree, o)
 	if err != nil {
 		return "", err
 	}
+	return WriteSpec(dir, sp, b)
+}
+
+// WriteSpec builds the package sp (from Spec) into dir (created if
+// missing) as packaging.FileName and returns its path. The file is written
+// under a temporary name in dir and renamed into place.
+func WriteSpec(dir string, sp packaging.Spec, b packaging.BuildOptions) (string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}

@@ -2,6 +2,7 @@ package apppkg_test
 
 import (
 	"bytes"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -122,6 +123,36 @@ func TestSpecOwnServers(t *testing.T) {
 	assert.Equal(t, []string{"python3 (>= 3.11)", "python3 (<< 3.12)", "libc6"}, sp.Depends)
 }
 
+// TestSpecDebianPrefixTree packages what Debian's pip installs with
+// --prefix: local/lib/python3.11/dist-packages and local/bin, scripts that
+// name the system's Python, no pyvenv.cfg.
+func TestSpecDebianPrefixTree(t *testing.T) {
+	script := "#!/usr/bin/python3\n" + consoleScript("demo_app.cli", "main")
+	record := "demo_app/cli.py,,\n../../../bin/invenio," + recordHash(script) + "," + fmt.Sprint(len(script)) + "\n"
+	dist := "local/lib/python3.11/dist-packages/"
+	tree := fstest.MapFS{
+		dist + "demo_app/cli.py":                           file(demoApp["demo_app/cli.py"]),
+		dist + "demo_app-1.0.0.dist-info/entry_points.txt": file(entryPoints),
+		dist + "demo_app-1.0.0.dist-info/RECORD":           file(record),
+		"local/bin/invenio":                                exe(script),
+		"var/instance/invenio.cfg":                         file("\n"),
+	}
+	sp, err := apppkg.Spec(tree, options())
+	require.NoError(t, err)
+	files := byPath(sp)
+	assert.Contains(t, files, site311+"/demo_app/cli.py")
+	assert.Contains(t, files, site311+"/demo_app-1.0.0.dist-info/entry_points.txt")
+	assert.Contains(t, files, instance+"/invenio.cfg")
+	relocated := "#!" + venv + "/bin/python3\n" + consoleScript("demo_app.cli", "main")
+	assert.Equal(t, relocated, string(files[venv+"/bin/invenio"].Body), "the system's Python becomes the virtualenv's")
+	assert.Contains(t, string(files[site311+"/demo_app-1.0.0.dist-info/RECORD"].Body), "../../../bin/invenio,"+recordHash(relocated)+",")
+	assert.Equal(t, "home = /usr/bin\ninclude-system-site-packages = true\nversion = 3.11\n", string(files[venv+"/pyvenv.cfg"].Body))
+
+	tree["local/lib/python3.13/dist-packages/x.py"] = file("")
+	_, err = apppkg.Spec(tree, options())
+	assert.ErrorContains(t, err, "local/lib/python3.13: lib/python3.13: packages built for Python 3.13")
+}
+
 func TestSpecFlatFixture(t *testing.T) {
 	sp, err := apppkg.Spec(flatTree(t), options())
 	require.NoError(t, err)
@@ -160,6 +191,7 @@ func TestMaintScripts(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, sp.Maint.Configure, 1)
 	assert.Contains(t, sp.Maint.Configure[0], "find '"+site311+"' -name __pycache__ -type d -prune -exec rm -rf {} +\n"+
+		"find '"+site311+"' -mindepth 1 -depth -type d -empty -delete\n"+
 		"'"+venv+"/bin/python3' -m compileall -q '"+site311+"' || true")
 	require.Len(t, sp.Maint.Remove, 1)
 	assert.Contains(t, sp.Maint.Remove[0], "find '"+site311+"' -depth -type d -empty -delete")
@@ -261,6 +293,25 @@ func TestDetectBuildPrefix(t *testing.T) {
 		tree[p] = exe("#!/usr/bin/python3\n")
 	}
 	assert.Equal(t, "", apppkg.DetectBuildPrefix(tree), "a --prefix build names the system's Python")
+}
+
+// TestNeededLibraries: the libraries compiled code links to, less the C
+// library's and those the tree carries (as wheels do in *.libs).
+func TestNeededLibraries(t *testing.T) {
+	tree := pipTree(compiledModule(t))
+	sp, err := apppkg.Spec(tree, options())
+	require.NoError(t, err)
+	assert.Empty(t, apppkg.NeededLibraries(sp), "the module needs only libc")
+
+	tree[sitePackages+extModule] = exe(string(compiledModule(t, "-Wl,--no-as-needed", "-lpython3.11")))
+	sp, err = apppkg.Spec(tree, options())
+	require.NoError(t, err)
+	assert.Equal(t, []string{"libpython3.11.so.1.0"}, apppkg.NeededLibraries(sp))
+
+	tree[sitePackages+"demo_app.libs/libpython3.11.so.1.0"] = exe(string(compiledModule(t)))
+	sp, err = apppkg.Spec(tree, options())
+	require.NoError(t, err)
+	assert.Empty(t, apppkg.NeededLibraries(sp), "carried by the tree")
 }
 
 func TestPythonFor(t *testing.T) {

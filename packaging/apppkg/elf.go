@@ -4,7 +4,11 @@ import (
 	"bytes"
 	"debug/elf"
 	"fmt"
+	"path"
+	"sort"
 	"strings"
+
+	"gitlab.tugraz.at/invenio/invenio-infra/packaging"
 )
 
 // debianArch maps ELF machines to Debian architectures.
@@ -58,4 +62,42 @@ func elfRunpath(b []byte) string {
 		paths = append(paths, v...)
 	}
 	return strings.Join(paths, ":")
+}
+
+// libcSonames are the C library's sonames (libc6, which every Debian
+// system has): needing them asks nothing of the package's Depends.
+var libcSonames = map[string]bool{
+	"libc.so.6": true, "libm.so.6": true, "libpthread.so.0": true, "libdl.so.2": true, "librt.so.1": true,
+	"libutil.so.1": true, "libresolv.so.2": true, "ld-linux-x86-64.so.2": true, "ld-linux-aarch64.so.1": true,
+}
+
+// NeededLibraries returns the shared libraries (sonames) that the compiled
+// files of a package (from Spec) need and do not carry themselves, as
+// wheels carry theirs in *.libs directories, sorted, the C library's left
+// out: what the site names the Debian packages of with Options.Depends.
+func NeededLibraries(sp packaging.Spec) []string {
+	carried := map[string]bool{}
+	needed := map[string]bool{}
+	for _, f := range sp.Files {
+		if !f.Mode.IsRegular() || !isELF(f.Body) {
+			continue
+		}
+		carried[path.Base(f.Path)] = true
+		ef, err := elf.NewFile(bytes.NewReader(f.Body))
+		if err != nil {
+			continue // Spec refuses such files
+		}
+		libs, _ := ef.ImportedLibraries()
+		for _, l := range libs {
+			needed[l] = true
+		}
+	}
+	var out []string
+	for l := range needed {
+		if !carried[l] && !libcSonames[l] {
+			out = append(out, l)
+		}
+	}
+	sort.Strings(out)
+	return out
 }

@@ -1,6 +1,7 @@
 package apppkg_test
 
 import (
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -71,25 +72,38 @@ EOF
 // compiled module in a Debian 12 root with dpkg and runs it: its console
 // scripts run the virtualenv's Python and find their entry points in the
 // dist-info, the compiled module imports, postinst compiled the byte code,
-// the application serves under Debian's uWSGI with the web role's options,
-// and removing the package leaves nothing behind.
+// the application serves under Debian's uWSGI with the web role's options.
+// An upgrade that drops a package and changes a module runs the new code
+// and leaves nothing of the old, and purging leaves nothing at all.
 func TestInstalledInChroot(t *testing.T) {
 	need.Slow(t)
 	need.Root(t)
 	need.Tool(t, "mmdebstrap", "chroot", "dpkg-deb")
-	deb, err := apppkg.Write(t.TempDir(), pipTree(compiledModule(t)), options(), build())
-	require.NoError(t, err)
+	so := compiledModule(t)
+	v1 := pipTree(so)
+	v1[sitePackages+"demo_old/__init__.py"] = file("OLD = True\n")
+	v2 := pipTree(so)
+	v2[sitePackages+"demo_app/__init__.py"] = file(demoApp["demo_app/__init__.py"] + "VERSION = 2\n")
 	root := debroot.Copy(t, debroot.Root(t, installRoot))
-	b, err := os.ReadFile(deb)
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(filepath.Join(root, "tmp/app.deb"), b, 0o644))
 	chroot := func(argv ...string) string {
 		t.Helper()
 		out, err := debroot.Chroot(t, root, argv...)
 		require.NoError(t, err, out)
 		return out
 	}
-	chroot("dpkg", "--install", "/tmp/app.deb")
+	install := func(tree fs.FS, version string) {
+		t.Helper()
+		b := build()
+		b.Version.Upstream = version
+		deb, err := apppkg.Write(t.TempDir(), tree, options(), b)
+		require.NoError(t, err)
+		data, err := os.ReadFile(deb)
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(root, "tmp/app.deb"), data, 0o644))
+		chroot("dpkg", "--install", "/tmp/app.deb")
+	}
+	install(v1, "1.0.0")
+	chroot("test", "-f", site311+"/demo_old/__pycache__/__init__.cpython-311.pyc")
 
 	head := chroot("head", "-n1", venv+"/bin/invenio", venv+"/bin/demo-admin")
 	assert.Equal(t, 2, strings.Count(head, "#!"+venv+"/bin/python3\n"), head)
@@ -105,6 +119,13 @@ func TestInstalledInChroot(t *testing.T) {
 	out = chroot("timeout", "120", "sh", "-c", uwsgiScript)
 	assert.Contains(t, out, "200 OK")
 	assert.Contains(t, out, `{"apps": ["demo=demo_app:Demo"], "answer": 42}`, "served under uWSGI")
+
+	install(v2, "2.0.0")
+	out = chroot(venv+"/bin/python3", "-c", "import demo_app; print(demo_app.VERSION)")
+	assert.Equal(t, "2\n", out, "the upgrade's code runs")
+	_, err := os.Stat(filepath.Join(root, site311, "demo_old"))
+	assert.ErrorIs(t, err, os.ErrNotExist, "the dropped package's byte code and directory are gone")
+	chroot("test", "-f", site311+"/demo_app/__pycache__/__init__.cpython-311.pyc")
 
 	chroot("dpkg", "--purge", "invenio-app-test")
 	_, err = os.Stat(filepath.Join(root, venv, "lib"))

@@ -149,8 +149,9 @@ PyMODINIT_FUNC PyInit__demo_speedups(void) { return PyModule_Create(&module); }
 `
 
 // compiledModule compiles extSource against Python 3.11's headers as pip
-// would build an extension (gcc -shared -fPIC, no Debian hardening).
-func compiledModule(t *testing.T) []byte {
+// would build an extension (gcc -shared -fPIC, no Debian hardening), with
+// the extra linker arguments given.
+func compiledModule(t *testing.T, ldflags ...string) []byte {
 	t.Helper()
 	need.Tool(t, "gcc")
 	const include = "/usr/include/python3.11"
@@ -164,7 +165,8 @@ func compiledModule(t *testing.T) []byte {
 	src := filepath.Join(dir, "ext.c")
 	require.NoError(t, os.WriteFile(src, []byte(extSource), 0o644))
 	so := filepath.Join(dir, extModule)
-	out, err := exec.Command("gcc", "-shared", "-fPIC", "-O2", "-I"+include, "-o", so, src).CombinedOutput()
+	args := append([]string{"-shared", "-fPIC", "-O2", "-I" + include, "-o", so, src}, ldflags...)
+	out, err := exec.Command("gcc", args...).CombinedOutput()
 	require.NoError(t, err, string(out))
 	b, err := os.ReadFile(so)
 	require.NoError(t, err)

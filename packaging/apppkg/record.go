@@ -13,7 +13,7 @@ import (
 // updateRecords gives the relocated commands their new hashes and sizes in
 // the RECORD files of the tree's dist-info directories, so that the
 // installed files match their records (pip check, pip uninstall).
-// changed maps tree paths to new contents. Lines are rewritten one by one;
+// changed maps canonical tree paths (entry.key) to new contents. Lines are rewritten one by one;
 // the others are kept byte for byte.
 func (o Options) updateRecords(l *layout, changed map[string][]byte) error {
 	if len(changed) == 0 {
@@ -21,7 +21,7 @@ func (o Options) updateRecords(l *layout, changed map[string][]byte) error {
 	}
 	site := "lib/python" + o.Python + "/site-packages"
 	for i, e := range l.entries {
-		if !strings.HasSuffix(e.src, ".dist-info/RECORD") || !strings.HasPrefix(e.src, site+"/") {
+		if !strings.HasSuffix(e.key, ".dist-info/RECORD") || !strings.HasPrefix(e.key, site+"/") {
 			continue
 		}
 		var out strings.Builder

@@ -105,12 +105,12 @@ func (o Options) relocateScript(b []byte, prefix string) []byte {
 func (o Options) relocate(l *layout, prefix string) error {
 	changed := map[string][]byte{}
 	for i, e := range l.entries {
-		if !strings.HasPrefix(e.src, "bin/") || !e.Mode.IsRegular() {
+		if !strings.HasPrefix(e.key, "bin/") || !e.Mode.IsRegular() {
 			continue
 		}
 		if b := o.relocateScript(e.Body, prefix); !bytes.Equal(b, e.Body) {
 			l.entries[i].Body = b
-			changed[e.src] = b
+			changed[e.key] = b
 		}
 	}
 	return o.updateRecords(l, changed)
@@ -123,8 +123,8 @@ func (o Options) checkEditable(l *layout) error {
 	const hint = "an editable install (pip install -e) points into a source directory the hosts do not have: install the project with pip install (not -e)"
 	site := "lib/python" + o.Python + "/site-packages/"
 	for _, e := range l.entries {
-		name := strings.TrimPrefix(e.src, site)
-		if name == e.src || !e.Mode.IsRegular() {
+		name := strings.TrimPrefix(e.key, site)
+		if name == e.key || !e.Mode.IsRegular() {
 			continue
 		}
 		switch {

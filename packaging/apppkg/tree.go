@@ -16,10 +16,10 @@ import (
 // InvenioRDM's pages name their scripts and styles through it.
 const ManifestPath = "dist/manifest.json"
 
-// entry is one packaged file and the tree path it came from ("" for the
-// files apppkg writes itself).
+// entry is one packaged file, the tree path it came from (for messages)
+// and that path as it is in a virtualenv (key; see canonical).
 type entry struct {
-	src string
+	src, key string
 	packaging.File
 }
 
@@ -27,13 +27,13 @@ type entry struct {
 type layout struct {
 	entries []entry
 	cfg     pyvenv
+	// debian is whether the tree is one Debian's pip makes with --prefix.
+	debian bool
 	// dists are the names of the tree's *.dist-info and *.egg-info
 	// directories, sorted.
 	dists []string
 	// scripts are the names of the commands shipped in bin/.
 	scripts map[string]bool
-	// elves are the tree paths of ELF files (compiled modules, programs).
-	elves []string
 	// sitePackages and static say whether the tree has them.
 	sitePackages, static bool
 }
@@ -134,7 +134,7 @@ func skipped(p, name string) bool {
 
 // readTree reads the tree's entries at their installed paths.
 func readTree(tree fs.FS, o Options, cfg pyvenv) (*layout, error) {
-	l := &layout{cfg: cfg, scripts: map[string]bool{}}
+	l := &layout{cfg: cfg, scripts: map[string]bool{}, debian: isDebianPrefix(tree)}
 	err := fs.WalkDir(tree, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || p == "." {
 			return err
@@ -142,11 +142,18 @@ func readTree(tree fs.FS, o Options, cfg pyvenv) (*layout, error) {
 		if skipped(p, d.Name()) {
 			return skipDir(d)
 		}
-		dst, k, err := o.place(p, d)
+		key := l.canonical(p, o.Python)
+		if key == "" {
+			return nil // local/ of a Debian --prefix tree
+		}
+		dst, k, err := o.place(key, d)
+		if err != nil && key != p {
+			return fmt.Errorf("%s: %w", p, err)
+		}
 		if err != nil {
 			return err
 		}
-		return l.add(tree, p, d, dst, k)
+		return l.add(tree, p, key, d, dst, k)
 	})
 	if err != nil {
 		return nil, err
@@ -165,28 +172,57 @@ func skipDir(d fs.DirEntry) error {
 	return nil
 }
 
+// isDebianPrefix reports whether the tree is what Debian's pip installs
+// with --prefix: Debian's Python puts packages in
+// local/lib/pythonX.Y/dist-packages and commands in local/bin below the
+// prefix.
+func isDebianPrefix(tree fs.FS) bool {
+	_, lib := fs.Stat(tree, "lib")
+	_, local := fs.Stat(tree, "local/lib")
+	return lib != nil && local == nil
+}
+
+// canonical returns a tree path as it is in a virtualenv: in a Debian
+// --prefix tree local/lib/pythonX.Y/dist-packages/… is
+// lib/pythonX.Y/site-packages/… and local/bin/… is bin/…; "" for local/
+// itself.
+func (l *layout) canonical(p, python string) string {
+	if !l.debian {
+		return p
+	}
+	if p == "local" {
+		return ""
+	}
+	rest, ok := strings.CutPrefix(p, "local/")
+	if !ok {
+		return p
+	}
+	dist := "lib/python" + python + "/dist-packages"
+	if rest == dist || strings.HasPrefix(rest, dist+"/") {
+		return "lib/python" + python + "/site-packages" + strings.TrimPrefix(rest, dist)
+	}
+	return rest
+}
+
 // add records one entry.
-func (l *layout) add(tree fs.FS, p string, d fs.DirEntry, dst string, k kind) error {
+func (l *layout) add(tree fs.FS, p, key string, d fs.DirEntry, dst string, k kind) error {
 	switch k {
 	case skip:
 		return skipDir(d)
 	case walk:
 		return nil
 	case link:
-		l.entries = append(l.entries, entry{p, packaging.File{Path: dst, Mode: fs.ModeSymlink | 0o777, Body: []byte("lib")}})
+		l.entries = append(l.entries, entry{p, key, packaging.File{Path: dst, Mode: fs.ModeSymlink | 0o777, Body: []byte("lib")}})
 		return nil
 	case script:
 		l.scripts[d.Name()] = true
 	}
-	l.note(p, d)
+	l.note(key, d)
 	f, err := treeFile(tree, p, d, dst)
 	if err != nil {
 		return err
 	}
-	if !f.Mode.IsDir() && isELF(f.Body) {
-		l.elves = append(l.elves, p)
-	}
-	l.entries = append(l.entries, entry{p, f})
+	l.entries = append(l.entries, entry{p, key, f})
 	return nil
 }
 
