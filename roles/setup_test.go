@@ -69,5 +69,5 @@ func TestSetupScriptParses(t *testing.T) {
 	cmd.Stdin = strings.NewReader(src)
 	out, err = cmd.CombinedOutput()
 	require.Error(t, err)
-	assert.Contains(t, string(out), "usage: invenio-setup [run | status]")
+	assert.Contains(t, string(out), "usage: invenio-setup [run | status | adopt]")
 }

@@ -8,6 +8,8 @@ starts with the virtualenv's bin (where the invenio command is).
 
   invenio-setup [run]   set up or upgrade, whichever the database asks for
   invenio-setup status  print what the database records
+  invenio-setup adopt   record an instance that was set up before invenio-setup
+                        existed as set up at the installed version (runs nothing)
 
 What is done lives in the instance's database, never on a host: the table
 invenio_infra_lifecycle records the set-up and every upgrade (version of the
@@ -187,6 +189,10 @@ def files_dir(path):
 
 def set_up(conn, cfg, version):
     done = {r[0] for r in query(conn, "SELECT step FROM invenio_infra_setup_steps")}
+    if not done and query(conn, "SELECT to_regclass('alembic_version')")[0][0] is not None:
+        # db create would stamp an existing schema at every head, skipping its migrations.
+        raise Failed("the database has a schema but records no set-up: for an instance set up "
+                     "before invenio-setup, run 'invenio-run invenio-setup adopt' once")
     steps = setup_steps(cfg)
     say("setting up the %s instance (%d steps, %d done before)" % (cfg["instance"], len(steps), len(done)))
     for i, (name, args) in enumerate(steps, 1):
@@ -271,6 +277,21 @@ def run(cfg, wait):
         conn.close()  # ends the session and with it the lock
 
 
+def adopt(cfg, wait):
+    version = installed_version(cfg["package"])
+    conn = connect(wait)
+    try:
+        lock(conn)
+        query(conn, SCHEMA)
+        is_set_up, at = recorded(conn)
+        if is_set_up:
+            raise Failed("the %s instance is set up already (at version %s): nothing to adopt" % (cfg["instance"], at))
+        query(conn, "INSERT INTO invenio_infra_lifecycle (action, version, host) VALUES ('setup', %s, %s)", version, HOST)
+        say("recorded the %s instance as set up at version %s (adopted on %s)" % (cfg["instance"], version, HOST))
+    finally:
+        conn.close()
+
+
 def status(wait):
     conn = connect(wait)
     try:
@@ -292,8 +313,10 @@ def main(argv):
             run(load_config(os.environ.get("INVENIO_SETUP_CONFIG", CONFIG)), wait)
         elif cmd == "status" and not args:
             status(wait)
+        elif cmd == "adopt" and not args:
+            adopt(load_config(os.environ.get("INVENIO_SETUP_CONFIG", CONFIG)), wait)
         else:
-            print("usage: invenio-setup [run | status]", file=sys.stderr)
+            print("usage: invenio-setup [run | status | adopt]", file=sys.stderr)
             return 2
     except (Failed, OSError, psycopg2.Error) as err:
         print("invenio-setup: %s" % str(err).strip(), file=sys.stderr, flush=True)
