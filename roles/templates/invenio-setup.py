@@ -46,6 +46,16 @@ import psycopg2
 
 CONFIG = "/etc/invenio/setup.json"
 
+# The version this host last found the instance at (a cache, never the
+# truth): when the database does not answer and the installed version is
+# this one, there would be nothing to do, so the application's units may
+# start (and Celery, which restarts whenever the broker goes away, keeps
+# restarting while the services host is down).
+SEEN = "/var/lib/invenio/setup-version"
+
+# How long to wait for the database when this host has seen the installed version.
+SEEN_WAIT = 30
+
 # The advisory lock every host takes: the bytes of "invsetup".
 LOCK = int.from_bytes(b"invsetup", "big")
 
@@ -115,7 +125,7 @@ def connect(wait):
             return conn
         except psycopg2.OperationalError as err:
             if time.monotonic() >= deadline:
-                raise Failed("the database did not answer within %ds: %s" % (wait, str(err).strip()))
+                raise Failed("the database did not answer within %ds: %s" % (wait, " ".join(str(err).split())))
             if not said:
                 say("waiting for the database: %s" % str(err).strip().splitlines()[0])
                 said = True
@@ -256,13 +266,40 @@ def upgrade(conn, cfg, old, new):
     say("upgraded the %s instance to %s on %s (backup %s)" % (cfg["instance"], new, HOST, backup))
 
 
+def seen():
+    try:
+        with open(SEEN, encoding="utf-8") as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
+def remember(version):
+    try:
+        tmp = SEEN + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(version + "\n")
+        os.replace(tmp, SEEN)
+    except OSError as err:
+        say("cannot remember the version in %s: %s" % (SEEN, err))
+
+
 def run(cfg, wait):
     version = installed_version(cfg["package"])
-    conn = connect(wait)
+    known = seen() == version
+    try:
+        conn = connect(min(wait, SEEN_WAIT) if known else wait)
+    except Failed as err:
+        if not known:
+            raise
+        say("%s; this host last found the %s instance at version %s, which is installed: nothing to do"
+            % (err, cfg["instance"], version))
+        return
     try:
         is_set_up, at = recorded(conn)
         if is_set_up and at == version:
             say("the %s instance is set up at version %s: nothing to do" % (cfg["instance"], version))
+            remember(version)
             return
         lock(conn)
         query(conn, SCHEMA)
@@ -273,6 +310,7 @@ def run(cfg, wait):
             say("another host did the work: the %s instance is at version %s: nothing to do" % (cfg["instance"], version))
         else:
             upgrade(conn, cfg, at, version)
+        remember(version)
     finally:
         conn.close()  # ends the session and with it the lock
 

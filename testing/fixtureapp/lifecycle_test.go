@@ -102,6 +102,20 @@ func checkFailedUpgrade(t *testing.T, root, out, from, to string) {
 	assert.Contains(t, out, "broken column: 0\n", "the failed revision's first step was rolled back with it")
 	assert.Contains(t, out, "lifecycle after broken: setup "+"1.0.0-1;upgrade "+from+";\n", "a failed upgrade records nothing")
 	assert.Contains(t, out, "backups after broken: 2\n")
+	assert.Regexp(t, `invenio-setup: the database did not answer within 3s: .*; this host last found the dev instance at version `+
+		regexp.QuoteMeta(from)+`, which is installed: nothing to do\n`, readLog(t, root, "down.log"))
+}
+
+// databaseDownScript runs invenio-setup with PostgreSQL stopped, once with
+// the version this host last found installed again (release 2 over the
+// broken release): it lets the application start.
+func databaseDownScript() string {
+	return `
+# PostgreSQL is down: a host that last found the installed version has nothing to do.
+chroot "$R" dpkg --install /tmp/app-release2.deb >/dev/null 2>&1 || fail "dpkg --install release 2 again"
+chroot "$R" runuser -u invenio -- env INVENIO_SETUP_WAIT=3 /usr/libexec/invenio/invenio-run /usr/sbin/invenio-setup run >"$R/tmp/down.log" 2>&1 ||
+    { cat "$R/tmp/down.log"; fail "invenio-setup with the database down"; }
+`
 }
 
 // readLog returns a log the script left in the root's /tmp.

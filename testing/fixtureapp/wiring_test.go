@@ -207,7 +207,7 @@ echo "$out"
 echo "files location: $(` + psql(`SELECT name, uri, "default" FROM files_location`) + ` | tr '|' ' ')"
 ` + upgradeScript() + `
 chroot "$R" runuser -u postgres -- /usr/lib/postgresql/` + pg + `/bin/pg_ctl -D /var/lib/postgresql/` + pg + `/main -m fast stop >/dev/null || true
-`
+` + databaseDownScript()
 }
 
 // callOn is the client's command line for one request to a port.
