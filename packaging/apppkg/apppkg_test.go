@@ -109,6 +109,26 @@ func TestSpecPipTree(t *testing.T) {
 	assert.Contains(t, sp.LintianOverrides, "dir-or-file-in-opt [opt/*]")
 }
 
+// TestRelocateShebangs: what happens to each kind of command in bin/.
+func TestRelocateShebangs(t *testing.T) {
+	for in, want := range map[string]string{
+		"#!" + buildDir + "/bin/python3.11 -E\nx\n":                          "#!" + venv + "/bin/python3 -E\nx\n",
+		"#!" + buildDir + "/bin/python":                                      "#!" + venv + "/bin/python3\n",
+		"#!/usr/bin/python3\n":                                               "#!" + venv + "/bin/python3\n",
+		"#!" + buildDir + "/bin/uwsgi --ini\n":                               "#!" + venv + "/bin/uwsgi --ini\n",
+		"#!/bin/sh\n'''exec' \"/b d/bin/python3\" \"$0\" \"$@\"\n' '''\nx\n": "#!" + venv + "/bin/python3\nx\n",
+		"#!/usr/bin/env python3\nx\n":                                        "#!/usr/bin/env python3\nx\n",
+		"#!/bin/sh\necho\n":                                                  "#!/bin/sh\necho\n",
+		"#!":                                                                 "#!",
+	} {
+		tree := pipTree(testELF(t))
+		tree["bin/tool"] = exe(in)
+		sp, err := apppkg.Spec(tree, options())
+		require.NoError(t, err, "%q", in)
+		assert.Equal(t, want, string(byPath(sp)[venv+"/bin/tool"].Body), "%q", in)
+	}
+}
+
 // TestSpecOwnServers: a tree with pip's uWSGI and Celery gets no wrappers
 // and no dependency on Debian's.
 func TestSpecOwnServers(t *testing.T) {
