@@ -109,6 +109,26 @@ func TestSpecPipTree(t *testing.T) {
 	assert.Contains(t, sp.LintianOverrides, "dir-or-file-in-opt [opt/*]")
 }
 
+// TestRelocateShebangs: what happens to each kind of command in bin/.
+func TestRelocateShebangs(t *testing.T) {
+	for in, want := range map[string]string{
+		"#!" + buildDir + "/bin/python3.11 -E\nx\n":                          "#!" + venv + "/bin/python3 -E\nx\n",
+		"#!" + buildDir + "/bin/python":                                      "#!" + venv + "/bin/python3\n",
+		"#!/usr/bin/python3\n":                                               "#!" + venv + "/bin/python3\n",
+		"#!" + buildDir + "/bin/uwsgi --ini\n":                               "#!" + venv + "/bin/uwsgi --ini\n",
+		"#!/bin/sh\n'''exec' \"/b d/bin/python3\" \"$0\" \"$@\"\n' '''\nx\n": "#!" + venv + "/bin/python3\nx\n",
+		"#!/usr/bin/env python3\nx\n":                                        "#!/usr/bin/env python3\nx\n",
+		"#!/bin/sh\necho\n":                                                  "#!/bin/sh\necho\n",
+		"#!":                                                                 "#!",
+	} {
+		tree := pipTree(testELF(t))
+		tree["bin/tool"] = exe(in)
+		sp, err := apppkg.Spec(tree, options())
+		require.NoError(t, err, "%q", in)
+		assert.Equal(t, want, string(byPath(sp)[venv+"/bin/tool"].Body), "%q", in)
+	}
+}
+
 // TestSpecOwnServers: a tree with pip's uWSGI and Celery gets no wrappers
 // and no dependency on Debian's.
 func TestSpecOwnServers(t *testing.T) {
@@ -225,12 +245,15 @@ func TestSpecRefuses(t *testing.T) {
 		}, "direct_url.json: an editable install"},
 		"no manifest": {func(m fstest.MapFS) { delete(m, "var/instance/static/dist/manifest.json") },
 			"var/instance/static/dist/manifest.json: missing"},
-		"stray file":     {func(m fstest.MapFS) { m["README"] = file("") }, "README: not part of a virtualenv"},
-		"stray lib":      {func(m fstest.MapFS) { m["lib/python3.11/config/x"] = file("") }, "lib/python3.11/config: want only site-packages/"},
-		"stray var":      {func(m fstest.MapFS) { m["var/log/x"] = file("") }, "var/log: want only instance/"},
-		"bin directory":  {func(m fstest.MapFS) { m["bin/sub/x"] = file("") }, "bin/sub: a directory in bin/"},
-		"special file":   {func(m fstest.MapFS) { m[sitePackages+"demo_app/fifo"] = &fstest.MapFile{Mode: fs.ModeNamedPipe} }, "fifo: not a regular file"},
-		"no site":        {func(m fstest.MapFS) { deleteUnder(m, "lib/") }, "no lib/python3.11/site-packages/"},
+		"stray file":    {func(m fstest.MapFS) { m["README"] = file("") }, "README: not part of a virtualenv"},
+		"stray lib":     {func(m fstest.MapFS) { m["lib/python3.11/config/x"] = file("") }, "lib/python3.11/config: want only site-packages/"},
+		"stray var":     {func(m fstest.MapFS) { m["var/log/x"] = file("") }, "var/log: want only instance/"},
+		"bin directory": {func(m fstest.MapFS) { m["bin/sub/x"] = file("") }, "bin/sub: a directory in bin/"},
+		"special file":  {func(m fstest.MapFS) { m[sitePackages+"demo_app/fifo"] = &fstest.MapFile{Mode: fs.ModeNamedPipe} }, "fifo: not a regular file"},
+		"no site":       {func(m fstest.MapFS) { deleteUnder(m, "lib/") }, "no lib/python3.11/site-packages/"},
+		"collected link": {func(m fstest.MapFS) {
+			m["var/instance/static/js/x.js"] = &fstest.MapFile{Data: []byte(buildDir + "/x.js"), Mode: fs.ModeSymlink | 0o777}
+		}, "var/instance/static/js/x.js: a symbolic link, which would point into the build: collect with copies"},
 		"other machine":  {func(m fstest.MapFS) { m[sitePackages+"x.so"] = exe(string(otherELF(t))) }, "x.so: compiled for"},
 		"broken elf":     {func(m fstest.MapFS) { m[sitePackages+"y.so"] = exe("\x7fELF\x02") }, "y.so:"},
 		"celery missing": {func(m fstest.MapFS) { m["pyvenv.cfg"] = file("include-system-site-packages = false\n") }, "bin/celery: missing"},

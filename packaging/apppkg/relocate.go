@@ -55,7 +55,7 @@ func DetectBuildPrefix(tree fs.FS) string {
 }
 
 // shebang returns a script's interpreter and the length of the shebang:
-// its first line, or pip's three-line trampoline. It returns "" for a file
+// its first line with the newline, or pip's three-line trampoline. It returns "" for a file
 // that starts with neither.
 func shebang(b []byte) (string, int) {
 	if m := trampolineRe.FindSubmatch(b); m != nil {
@@ -64,12 +64,15 @@ func shebang(b []byte) (string, int) {
 	if !bytes.HasPrefix(b, []byte("#!")) {
 		return "", 0
 	}
-	line, _, _ := bytes.Cut(b, []byte("\n"))
+	line, _, nl := bytes.Cut(b, []byte("\n"))
 	f := strings.Fields(string(line[2:]))
 	if len(f) == 0 {
 		return "", 0
 	}
-	return f[0], len(line) + 1
+	if nl {
+		return f[0], len(line) + 1
+	}
+	return f[0], len(line)
 }
 
 // relocateScript rewrites a command's shebang for the installed
@@ -80,12 +83,12 @@ func shebang(b []byte) (string, int) {
 // kept. Other files are returned as they are.
 func (o Options) relocateScript(b []byte, prefix string) []byte {
 	interp, n := shebang(b)
-	if interp == "" || (n > 0 && b[n-1] != '\n') {
+	if interp == "" {
 		return b
 	}
 	var args string
 	if !bytes.HasPrefix(b, []byte("#!/bin/sh\n'''exec'")) {
-		line := strings.TrimPrefix(string(b[:n-1]), "#!")
+		line := strings.TrimSuffix(strings.TrimPrefix(string(b[:n]), "#!"), "\n")
 		args = strings.TrimLeft(line, " \t")[len(interp):]
 	}
 	var to string

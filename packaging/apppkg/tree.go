@@ -258,6 +258,9 @@ func treeFile(tree fs.FS, p string, d fs.DirEntry, dst string) (packaging.File, 
 	switch {
 	case d.IsDir():
 		return packaging.File{Path: dst, Mode: fs.ModeDir | 0o755}, nil
+	case d.Type()&fs.ModeSymlink != 0 && strings.HasPrefix(p, "var/instance/static/"):
+		return packaging.File{}, fmt.Errorf("%s: a symbolic link, which would point into the build: collect with copies "+
+			"(COLLECT_STORAGE = \"flask_collect.storage.file\", InvenioRDM's default)", p)
 	case !d.Type().IsRegular():
 		return packaging.File{}, fmt.Errorf("%s: not a regular file or directory", p)
 	}
