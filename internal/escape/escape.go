@@ -109,7 +109,7 @@ func UnitWord(s string) string {
 // escapes, as systemd's word splitting reads it back. Bytes that are not
 // UTF-8 are written as \xHH too.
 func quoteWord(s string) string {
-	if s != "" && isPlain(s, "._+-@:/=,%$") {
+	if s != "" && isPlain(s, "_.+-@:/=,%$") {
 		return s
 	}
 	var b strings.Builder
