@@ -65,7 +65,7 @@ test: deps ## run every test, slow ones too, strictly (a missing need fails), th
 fuzz: ## run each fuzz target (FUZZ_TARGETS) for FUZZTIME, default 10m; a finding lands in PACKAGE/testdata/fuzz/
 	@for t in $(FUZZ_TARGETS); do \
 		echo "fuzz: $${t#*:} in $${t%%:*} for $(FUZZTIME)"; \
-		$(GO) test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s "$${t%%:*}"; \
+		$(GO) test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s -timeout 0 "$${t%%:*}"; \
 	done
 
 test-quick: ## run the fast tests only (go test -short, no slow tests, missing tools skip)
