@@ -48,8 +48,8 @@ type BuildOptions struct {
 	// Progress, if set, is called by WriteAll with the path of each package
 	// it has written, one call at a time.
 	Progress func(path string)
-	// Context, if set, stops WriteAll between packages once it is done: a
-	// signalled run stops without building the rest.
+	// Context, if set, stops Build before it starts and WriteAll between
+	// packages once it is done: a signalled run builds no more.
 	Context context.Context
 }
 
@@ -97,6 +97,9 @@ var distributionRe = regexp.MustCompile(`^[a-z0-9][a-z0-9.+-]*$`)
 // explicit parent directories, maintainer scripts from s.Maint, a DEP-5
 // copyright file and a changelog.Debian.gz, every timestamp o.Epoch.
 func Build(w io.Writer, s Spec, o BuildOptions) error {
+	if err := o.err(); err != nil {
+		return fmt.Errorf("package %s: %w", s.Name, err)
+	}
 	o = o.withDefaults()
 	if err := o.validate(); err != nil {
 		return fmt.Errorf("package %s: %w", s.Name, err)

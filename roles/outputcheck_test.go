@@ -175,7 +175,7 @@ func sourced(dir string, files ...string) (map[string]string, error) {
 		}
 		script += ". " + p + "\n"
 	}
-	script += "set +a\nexport -p\n"
+	script += "set +a\nexec /usr/bin/env -0\n"
 	cmd := exec.Command("/bin/sh", "-c", script)
 	cmd.Env = []string{"PATH=" + filepath.Join(dir, "empty")}
 	var stdout, stderr bytes.Buffer
@@ -184,15 +184,10 @@ func sourced(dir string, files ...string) (map[string]string, error) {
 		return nil, fmt.Errorf("sourcing: %v: %s", err, stderr.String())
 	}
 	vars := map[string]string{}
-	for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
-		// dash prints: export NAME='value'
-		rest, ok := strings.CutPrefix(line, "export ")
-		if !ok {
-			return nil, fmt.Errorf("unexpected export -p line %q", line)
-		}
-		k, v, _ := strings.Cut(rest, "=")
+	for _, kv := range strings.Split(strings.TrimSuffix(stdout.String(), "\x00"), "\x00") {
+		k, v, _ := strings.Cut(kv, "=")
 		if !shellOwn[k] {
-			vars[k] = unquoteExport(v)
+			vars[k] = v
 		}
 	}
 	return vars, nil
@@ -200,37 +195,6 @@ func sourced(dir string, files ...string) (map[string]string, error) {
 
 // shellOwn are the variables sh exports of its own.
 var shellOwn = map[string]bool{"PATH": true, "PWD": true, "OLDPWD": true, "SHLVL": true, "_": true}
-
-// unquoteExport reads a value as dash's export -p writes it: single-quoted
-// pieces, with each ' as "'" (or \' in other shells).
-func unquoteExport(v string) string {
-	var b strings.Builder
-	for len(v) > 0 {
-		switch {
-		case v[0] == '\'':
-			end := strings.IndexByte(v[1:], '\'')
-			if end < 0 {
-				return b.String() + v[1:]
-			}
-			b.WriteString(v[1 : end+1])
-			v = v[end+2:]
-		case v[0] == '"': // dash writes a ' as "'"
-			end := strings.IndexByte(v[1:], '"')
-			if end < 0 {
-				return b.String() + v[1:]
-			}
-			b.WriteString(v[1 : end+1])
-			v = v[end+2:]
-		case strings.HasPrefix(v, `\'`):
-			b.WriteByte('\'')
-			v = v[2:]
-		default:
-			b.WriteByte(v[0])
-			v = v[1:]
-		}
-	}
-	return b.String()
-}
 
 // assignedNames returns the NAME of every NAME=... line of a sourced file.
 func assignedNames(body string) map[string]bool {

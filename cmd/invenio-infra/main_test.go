@@ -7,7 +7,9 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -29,11 +31,16 @@ func run(t *testing.T, args ...string) (int, string, string) {
 }
 
 // TestBadSiteFilesWriteNothing runs every output command on every file of
-// the bad-site corpus: each must exit 2, say FILE:LINE:COL, and write nothing.
+// the bad-site corpus and on the hostile shapes of issue 12: each must exit
+// 2, say FILE:LINE:COL, and write nothing.
 func TestBadSiteFilesWriteNothing(t *testing.T) {
 	bad, err := filepath.Glob("../../site/testdata/bad/*.yaml")
 	require.NoError(t, err)
 	require.NotEmpty(t, bad)
+	hostile, err := filepath.Glob("../../site/testdata/hostile/*.yaml")
+	require.NoError(t, err)
+	require.NotEmpty(t, hostile)
+	bad = append(bad, hostile...)
 	for _, f := range bad {
 		for _, cmd := range []string{"validate", "plan", "render", "packages"} {
 			t.Run(filepath.Base(f)+"/"+cmd, func(t *testing.T) {
@@ -162,4 +169,20 @@ func TestPanicIsABug(t *testing.T) {
 	assert.Contains(t, w.String(), "internal error (a bug, not a problem of your input): assignment to entry in nil map")
 	assert.Contains(t, w.String(), "main_test.go", "the report says where")
 	assert.Less(t, strings.Count(w.String(), "\n"), 6, "a short report, not the whole stack")
+}
+
+// TestSiteThatIsNoFile checks --site naming a FIFO without a writer,
+// /dev/zero and a directory: each ends at once with exit status 2.
+func TestSiteThatIsNoFile(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "site.yaml")
+	require.NoError(t, syscall.Mkfifo(fifo, 0o600))
+	for _, p := range []string{fifo, "/dev/zero", dir} {
+		start := time.Now()
+		code, _, stderr := run(t, "validate", "--site", p)
+		assert.Less(t, time.Since(start), time.Second, p)
+		assert.Equal(t, exitBadInput, code, stderr)
+		assert.Contains(t, stderr, p+": is ", "the message names the file and what it is")
+		assert.Contains(t, stderr, "not a regular file")
+	}
 }

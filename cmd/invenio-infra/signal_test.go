@@ -122,6 +122,15 @@ func TestSIGTERMStopsPackagesAndRepo(t *testing.T) {
 	assert.Less(t, r.after, 5*time.Second)
 	assert.Empty(t, leftovers(t, dir, "big.yaml", "out", "tmp"), "no repository, no temporary directory")
 	assert.Empty(t, leftovers(t, tmpdir), "nothing in TMPDIR")
+
+	// What a publish killed with SIGKILL leaves goes with the next one.
+	stale := filepath.Join(dir, ".repo.tmp-4242")
+	require.NoError(t, os.MkdirAll(filepath.Join(stale, "dists"), 0o755))
+	publish := exec.Command(clibin.Path(t), "repo", "-q", "--site", s, "--packages", out, "--out", repo, "--version", "1.0.0")
+	publish.Env = append(os.Environ(), "SOURCE_DATE_EPOCH=1767225600", "TMPDIR="+tmpdir)
+	b, err = publish.CombinedOutput()
+	require.NoError(t, err, string(b))
+	assert.Equal(t, []string{"repo"}, leftovers(t, dir, "big.yaml", "out", "tmp"), "the stale directory is gone")
 }
 
 // TestSIGTERMStopsImage sends SIGTERM to image while mmdebstrap bootstraps

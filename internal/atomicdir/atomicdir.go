@@ -21,12 +21,10 @@ import (
 // second rename fails.
 //
 // If fill returns an error or panics, the temporary directory is removed and
-// target is left as it was. While Write runs it holds a lock on target's
-// parent directory, so that two runs never write the same target at once;
-// with the lock held, temporary directories of target that a killed run
-// left behind are stale, and Write removes them first. The temporary
-// directory is tracked (package tempfiles), so that a run stopped by a
-// signal removes it too. The new directory gets the old one's permission
+// target is left as it was. The temporary directory is locked (flock)
+// while Write fills it, and tracked (package tempfiles) so that a run
+// stopped by a signal removes it; a temporary directory of target that
+// nobody holds locked was left by a killed run, and Write removes it first. The new directory gets the old one's permission
 // bits, or 0755 when target did not exist. A target that exists but is not
 // a directory is an error, never overwritten, and so is "/", the working
 // directory or one of its ancestors.
@@ -35,11 +33,6 @@ func Write(target string, fill func(dir string) error) (err error) {
 	if err != nil {
 		return err
 	}
-	unlock, err := lockParent(target)
-	if err != nil {
-		return err
-	}
-	defer unlock()
 	if err := removeStale(target); err != nil {
 		return err
 	}
@@ -53,6 +46,12 @@ func Write(target string, fill func(dir string) error) (err error) {
 	}
 	untrack := tempfiles.Track(tmp)
 	defer untrack()
+	unlock, err := lockDir(tmp)
+	if err != nil {
+		_ = os.RemoveAll(tmp)
+		return fmt.Errorf("locking %s: %w", tmp, err)
+	}
+	defer unlock()
 	swapped := false
 	defer func() {
 		if !swapped {
@@ -118,14 +117,17 @@ func targetMode(target string) (fs.FileMode, bool, error) {
 func tempPrefix(target string) string { return "." + filepath.Base(target) + ".tmp-" }
 
 // removeStale removes temporary directories of target that an earlier,
-// killed run left next to it. The caller holds the parent's lock, so no
-// other run is writing them.
+// killed run left next to it: those whose lock nobody holds. A run that is
+// writing one holds its lock.
 func removeStale(target string) error {
 	stale, err := filepath.Glob(filepath.Join(filepath.Dir(target), escapeGlob(tempPrefix(target))+"*"))
 	if err != nil {
 		return fmt.Errorf("looking for stale temporary directories of %s: %w", target, err)
 	}
 	for _, p := range stale {
+		if !unlocked(p) {
+			continue
+		}
 		if err := os.RemoveAll(p); err != nil {
 			return fmt.Errorf("removing %s, left by an earlier run: %w", p, err)
 		}

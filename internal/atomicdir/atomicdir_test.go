@@ -190,12 +190,18 @@ func TestWriteTracksItsTemporaryDirectory(t *testing.T) {
 	assert.Empty(t, tempfiles.Tracked())
 }
 
-// TestWriteRefusesAParentInUse checks the lock: a second writer into the
-// same parent fails at once instead of racing the first.
-func TestWriteRefusesAParentInUse(t *testing.T) {
+// TestWriteKeepsADirectoryInUse checks that the temporary directory of a
+// run that is still writing is not taken for a stale one.
+func TestWriteKeepsADirectoryInUse(t *testing.T) {
 	parent := t.TempDir()
-	err := Write(filepath.Join(parent, "a"), func(string) error {
-		return Write(filepath.Join(parent, "b"), writeFile("f", "x"))
-	})
-	assert.ErrorContains(t, err, "another run is writing into")
+	target := filepath.Join(parent, "repo")
+	require.NoError(t, Write(target, writeFile("f", "old")))
+	require.NoError(t, Write(target, func(dir string) error {
+		// A second writer of the same target starts while this one fills dir.
+		return Write(target, func(string) error {
+			_, err := os.Stat(dir)
+			return err
+		})
+	}))
+	assert.Equal(t, []string{"repo"}, siblings(t, target))
 }

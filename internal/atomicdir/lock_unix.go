@@ -3,31 +3,31 @@
 package atomicdir
 
 import (
-	"errors"
-	"fmt"
 	"os"
-	"path/filepath"
 	"syscall"
 )
 
-// lockParent takes an exclusive lock on target's parent directory, creating
-// it if needed, and returns the function that releases it. A parent that
-// another run holds is an error, not a wait: that run may take minutes.
-func lockParent(target string) (func(), error) {
-	parent := filepath.Dir(target)
-	if err := os.MkdirAll(parent, 0o755); err != nil {
-		return nil, fmt.Errorf("creating parent of %s: %w", target, err)
-	}
-	f, err := os.Open(parent)
+// lockDir takes an exclusive lock on the directory dir, which its writer
+// holds while it fills it, and returns the function that releases it. The
+// kernel releases the lock when the process dies, however it dies.
+func lockDir(dir string) (func(), error) {
+	f, err := os.Open(dir)
 	if err != nil {
-		return nil, fmt.Errorf("locking %s: %w", parent, err)
+		return nil, err
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
 		f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, fmt.Errorf("another run is writing into %s; try again when it is done", parent)
-		}
-		return nil, fmt.Errorf("locking %s: %w", parent, err)
+		return nil, err
 	}
 	return func() { f.Close() }, nil
+}
+
+// unlocked reports whether nobody holds dir's lock: its writer is gone.
+func unlocked(dir string) bool {
+	f, err := os.Open(dir)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	return syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) == nil
 }
