@@ -233,6 +233,9 @@ func (t *Test) setUp(ctx context.Context) error {
 	if t.secrets, err = seed.GenerateSecrets(roles.SecretKeys()); err != nil {
 		return err
 	}
+	if t.secrets, err = withAdmin(t.secrets); err != nil {
+		return err
+	}
 	t.secret = map[string]string{}
 	for i, k := range t.secrets.Keys() {
 		t.secret[k] = t.secrets.Values()[i]

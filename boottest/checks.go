@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"gitlab.tugraz.at/invenio/invenio-infra/internal/escape"
 	"gitlab.tugraz.at/invenio/invenio-infra/internal/junit"
 	"gitlab.tugraz.at/invenio/invenio-infra/roles"
 	"gitlab.tugraz.at/invenio/invenio-infra/site"
@@ -38,10 +39,13 @@ func (t *Test) checks(ctx context.Context) {
 	suite := t.in.Name
 	t.run(ctx, suite, "no two hosts share a machine-id or host key; no secret on a console", nil, t.uniqueCheck())
 	t.run(ctx, suite, "load balancer: /ping and /api/ping", nil, t.lbPingCheck())
+	t.run(ctx, suite, "set-up: exactly once, by one web host (journal and database)", nil, t.setupOnceCheck())
+	t.run(ctx, suite, "set-up: search indices and custom fields", nil, t.searchSetupCheck())
+	t.run(ctx, suite, "admin: the first administrator logs in", nil, t.adminLoginCheck())
 	t.run(ctx, suite, "postgresql: record written and read back", nil, t.recordCheck())
 	t.run(ctx, suite, "celery: task through rabbitmq, result from redis", nil, t.taskCheck())
 	t.run(ctx, suite, "celery beat: runs on exactly one host", nil, t.beatCheck())
-	t.run(ctx, suite, "shared storage: a file written on one web host is read on another", nil, t.storageCheck())
+	t.run(ctx, suite, "shared storage: a file written on one web host is stored in the database's files location and read on another", nil, t.storageCheck())
 	t.run(ctx, suite, "exim: relays mail from web hosts to the smarthost", nil, t.mailCheck())
 	t.run(ctx, suite, "services host reboot: web tier recovers untouched", nil, t.rebootCheck())
 	t.run(ctx, suite, "failover: a web host powered off, requests keep succeeding", nil, t.failoverCheck())
@@ -165,7 +169,7 @@ func (t *Test) journals(ctx context.Context, g *guest, out io.Writer, problems [
 		if !strings.Contains(u, ".") {
 			continue
 		}
-		j, _ := g.run(ctx, "systemctl status --no-pager --lines=0 "+shellQuote(u)+"; journalctl --no-pager -b -n 40 -u "+shellQuote(u))
+		j, _ := g.run(ctx, "systemctl status --no-pager --lines=0 "+escape.Shell(u)+"; journalctl --no-pager -b -n 40 -u "+escape.Shell(u))
 		fmt.Fprintf(out, "--- %s\n%s", u, j)
 	}
 }
@@ -196,7 +200,7 @@ func (t *Test) mounted(ctx context.Context, g *guest, out io.Writer) []string {
 		fmt.Fprintf(out, "%s: a local directory (the services host is this web host)\n", st.Mountpoint)
 		return nil
 	}
-	fs, err := g.run(ctx, "findmnt -n -o FSTYPE,SOURCE --mountpoint "+shellQuote(st.Mountpoint))
+	fs, err := g.run(ctx, "findmnt -n -o FSTYPE,SOURCE --mountpoint "+escape.Shell(st.Mountpoint))
 	fmt.Fprintf(out, "%s: %s\n", st.Mountpoint, strings.TrimSpace(fs))
 	if err != nil {
 		return []string{st.Mountpoint + " not mounted"}

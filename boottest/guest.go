@@ -19,6 +19,7 @@ import (
 
 	"gitlab.tugraz.at/invenio/invenio-infra/images/bake"
 	"gitlab.tugraz.at/invenio/invenio-infra/images/seed"
+	"gitlab.tugraz.at/invenio/invenio-infra/internal/escape"
 	"gitlab.tugraz.at/invenio/invenio-infra/site"
 	vm "gitlab.tugraz.at/invenio/invenio-infra/testing/qemu"
 	"gitlab.tugraz.at/invenio/invenio-infra/testing/topology"
@@ -293,7 +294,7 @@ func (g *guest) run(ctx context.Context, cmd string) (string, error) {
 	if c == nil {
 		return "", fmt.Errorf("%s: not logged in", g.Host.Name)
 	}
-	return run(ctx, c, "sudo sh -c "+shellQuote(cmd))
+	return run(ctx, c, "sudo sh -c "+escape.Shell(cmd))
 }
 
 // reboot reboots the guest and waits until it is back with a new boot ID
@@ -353,5 +354,3 @@ func (g *guest) close() {
 		m.Close()
 	}
 }
-
-func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }

@@ -15,6 +15,8 @@ import (
 	"github.com/emersion/go-smtp"
 	"github.com/jackc/pgx/v5/pgconn"
 	amqp "github.com/rabbitmq/amqp091-go"
+
+	"gitlab.tugraz.at/invenio/invenio-infra/internal/escape"
 )
 
 // AppRole is the application's PostgreSQL role and database, RabbitMQ user
@@ -30,7 +32,7 @@ func (t *Test) postgresCheck(g *guest) check {
 		q := "SELECT string_agg(type || ' ' || coalesce(address, '') || ' ' || auth_method, ', ') FROM pg_hba_file_rules " +
 			"WHERE '" + AppRole + "' = ANY(user_name) AND type LIKE 'host%'; " +
 			"SELECT rolpassword LIKE 'SCRAM-SHA-256$%' FROM pg_authid WHERE rolname = '" + AppRole + "'"
-		res, err := g.run(ctx, "runuser -u postgres -- psql -XAtq -d postgres -c "+shellQuote(q))
+		res, err := g.run(ctx, "runuser -u postgres -- psql -XAtq -d postgres -c "+escape.Shell(q))
 		fmt.Fprintf(out, "pg_hba rules and scram password: %s\n", strings.TrimSpace(res))
 		if err != nil {
 			return err

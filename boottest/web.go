@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"gitlab.tugraz.at/invenio/invenio-infra/internal/escape"
 	"gitlab.tugraz.at/invenio/invenio-infra/internal/junit"
 	"gitlab.tugraz.at/invenio/invenio-infra/site"
 	"gitlab.tugraz.at/invenio/invenio-infra/testing/topology"
@@ -226,8 +227,9 @@ func (t *Test) beatHost() string {
 	return ""
 }
 
-// storageCheck writes a file through one web host's NGINX and reads it
-// through another's (or the same, with one web host).
+// storageCheck writes a file through one web host's NGINX, finds it below
+// the database's files location on the shared storage, and reads it
+// through another host's NGINX (or the same, with one web host).
 func (t *Test) storageCheck() check {
 	return func(ctx context.Context, out io.Writer) error {
 		if st := t.site.Storage.Type; st == site.StorageNone || st == "" {
@@ -237,8 +239,8 @@ func (t *Test) storageCheck() check {
 		from, to := web[0], web[len(web)-1]
 		name := marker("file")
 		data := []byte(name + "\n")
-		if _, err := t.expect(ctx, http.MethodPost, webBase(from), "/api/fixture/files/"+name, data, http.StatusCreated); err != nil {
-			return fmt.Errorf("writing on %s: %w", from.Host.Name, err)
+		if err := t.storedUnder(ctx, from, to, name, data, out); err != nil {
+			return err
 		}
 		a, err := t.expect(ctx, http.MethodGet, webBase(to), "/api/fixture/files/"+name, nil, http.StatusOK)
 		if err != nil {
@@ -269,7 +271,7 @@ m.set_content("%s from %s")
 with smtplib.SMTP("%s", 25, timeout=60) as s:
     s.send_message(m)
 `, t.senderDomain(), word, word, g.Host.Name, svc.addr())
-			if _, err := g.run(ctx, "python3 -c "+shellQuote(py)); err != nil {
+			if _, err := g.run(ctx, "python3 -c "+escape.Shell(py)); err != nil {
 				return fmt.Errorf("sending from %s: %w", g.Host.Name, err)
 			}
 			m, ok := t.sink.Wait(word, 2*time.Minute)

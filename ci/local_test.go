@@ -46,10 +46,11 @@ func listJobs(t *testing.T, dir string, vars ...string) map[string]listedJob {
 
 // TestGitlabCILocalReadsPipeline: gitlab-ci-local (which validates against
 // GitLab's JSON schema) reads the file, expands the matrices and applies
-// the publish rules: dry run locally, real publishing only with a tag.
+// the publish rules: dry run locally, real publishing only with a tag; the
+// app job exists only when the site names its application source.
 func TestGitlabCILocalReadsPipeline(t *testing.T) {
 	if testing.Short() {
-		t.Skip("starts gitlab-ci-local four times (about 20 s); not in -short")
+		t.Skip("starts gitlab-ci-local five times (about 25 s); not in -short")
 	}
 	need.Tool(t, "gitlab-ci-local", "git")
 	dir := t.TempDir()
@@ -70,6 +71,13 @@ func TestGitlabCILocalReadsPipeline(t *testing.T) {
 		require.Contains(t, dry, name)
 	}
 	require.Len(t, dry, 14)
+	require.NotContains(t, dry, "app", "without the site's application source there is no app job")
+
+	withApp := listJobs(t, dir, "PUBLISH_DRY_RUN=1", "APP_SOURCE_DIR=app")
+	require.Contains(t, withApp, "app")
+	require.Equal(t, "app", withApp["app"].Stage)
+	require.Contains(t, withApp, "packages")
+	require.Len(t, withApp, 15)
 
 	noDry := listJobs(t, dir, "PUBLISH_DRY_RUN=0")
 	for _, name := range publish {

@@ -2,6 +2,7 @@ package ci
 
 import (
 	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -13,7 +14,7 @@ import (
 )
 
 // wantStages is the pipeline's order, as the README describes it.
-var wantStages = []string{"lint", "test", "packages", "repo", "images", "boot-test", "publish"}
+var wantStages = []string{"lint", "test", "app", "packages", "repo", "images", "boot-test", "publish"}
 
 func TestStages(t *testing.T) {
 	p := loadPipeline(t)
@@ -44,9 +45,10 @@ func TestNeeds(t *testing.T) {
 			require.Contains(t, stageOf, n, "job %s needs the missing job %s", j.name, n)
 			require.Less(t, stageOf[n], stageOf[j.name]+1, "job %s needs %s of a later stage", j.name, n)
 		}
-		// A job that runs the binary builds it or gets it from a job it needs.
+		// A job that runs the binary builds it (make build) or gets it from
+		// a job it needs.
 		if slices.ContainsFunc(j.lines(), func(l string) bool { return strings.HasPrefix(l, "bin/invenio-infra ") }) &&
-			!slices.Contains(artefactPaths(j), "bin/invenio-infra") {
+			!slices.Contains(j.lines(), "make build") {
 			require.True(t, slices.ContainsFunc(j.needs(), func(n string) bool {
 				return slices.Contains(artefactPaths(p.job(t, n)), "bin/invenio-infra")
 			}), "job %s runs bin/invenio-infra but needs no job whose artefacts carry it", j.name)
@@ -211,56 +213,92 @@ func TestScriptsExist(t *testing.T) {
 // they take a value.
 var globalFlags = map[string]bool{"--site": true, "-s": true, "--progress": true, "--quiet": false, "-q": false}
 
-// TestCommandsExist: every `invenio-infra CMD --flag` a job runs names a
-// command and flags the binary has.
+// TestCommandsExist: every `invenio-infra CMD [SUBCMD] --flag` a job runs
+// names a command and flags the binary has, with the pipeline's variables
+// and those the job's rules set expanded ($BAKE_FLAGS and the like hold
+// flags).
 func TestCommandsExist(t *testing.T) {
 	p := loadPipeline(t)
 	bin := cli(t)
-	vars := p.variables()
 	seen := map[string]bool{}
 	for _, j := range p.jobs(t) {
-		for _, l := range j.lines() {
-			// $BAKE_FLAGS and the like hold flags: check them too.
-			for k, v := range vars {
-				l = strings.ReplaceAll(l, "$"+k, v)
-			}
-			w := shellWords(l)
-			i := slices.IndexFunc(w, func(s string) bool { return strings.HasSuffix(s, "invenio-infra") })
-			if i < 0 {
-				continue
-			}
-			var cmd string
-			var flags []string
-			for k := i + 1; k < len(w); k++ {
-				word := w[k]
-				if takes, ok := globalFlags[word]; ok && cmd == "" {
-					if takes {
-						k++
-					}
-					continue
-				}
-				if cmd == "" && !strings.HasPrefix(word, "-") {
-					cmd = word
-					continue
-				}
-				if strings.HasPrefix(word, "--") {
-					flags = append(flags, strings.SplitN(word, "=", 2)[0])
+		for _, vars := range j.variants(p.variables()) {
+			for _, l := range j.lines() {
+				if cmd := checkCommand(t, bin, j.name, expand(l, vars)); cmd != "" {
+					seen[cmd] = true
 				}
 			}
-			require.NotEmpty(t, cmd, "job %s: no command in %q", j.name, l)
-			help, err := run(root, os.Environ(), bin, cmd, "--help")
-			require.NoError(t, err, "job %s runs `invenio-infra %s`, which does not exist:\n%s", j.name, cmd, help)
-			require.Contains(t, help, "invenio-infra "+cmd, "job %s: %q is not a command of its own", j.name, cmd)
-			for _, f := range flags {
-				require.Regexp(t, `(?m)^\s+(-\w, )?`+regexp.QuoteMeta(f)+`\b`, help,
-					"job %s: `invenio-infra %s` has no flag %s", j.name, cmd, f)
-			}
-			seen[cmd] = true
 		}
 	}
-	for _, c := range []string{"packages", "repo", "image", "release", "boot-test"} {
+	for _, c := range []string{"packages", "repo", "image", "release", "boot-test", "app package"} {
 		require.True(t, seen[c], "no job runs `invenio-infra %s`", c)
 	}
+}
+
+// variants returns the variables a job's script may see: the pipeline's,
+// overridden by those of each of its rules that sets some.
+func (j job) variants(global map[string]string) []map[string]string {
+	out := []map[string]string{global}
+	for _, r := range list(j.m["rules"]) {
+		vars := mapOf(mapOf(r)["variables"])
+		if len(vars) == 0 {
+			continue
+		}
+		v := maps.Clone(global)
+		for k, x := range vars {
+			v[k] = str(x)
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// expand replaces $NAME by its value for every variable in vars.
+func expand(line string, vars map[string]string) string {
+	for k, v := range vars {
+		line = strings.ReplaceAll(line, "$"+k, v)
+	}
+	return line
+}
+
+// checkCommand checks the invenio-infra command line l runs, if any, and
+// returns the command's name ("" for a line without one). Words after the
+// command up to the first flag are its subcommands.
+func checkCommand(t *testing.T, bin, jobName, l string) string {
+	t.Helper()
+	w := shellWords(l)
+	i := slices.IndexFunc(w, func(s string) bool { return strings.HasSuffix(s, "invenio-infra") })
+	if i < 0 {
+		return ""
+	}
+	var cmd []string
+	var flags []string
+	for k := i + 1; k < len(w); k++ {
+		word := w[k]
+		if takes, ok := globalFlags[word]; ok && len(cmd) == 0 {
+			if takes {
+				k++
+			}
+			continue
+		}
+		if len(flags) == 0 && !strings.HasPrefix(word, "-") {
+			cmd = append(cmd, word)
+			continue
+		}
+		if strings.HasPrefix(word, "--") {
+			flags = append(flags, strings.SplitN(word, "=", 2)[0])
+		}
+	}
+	name := strings.Join(cmd, " ")
+	require.NotEmpty(t, name, "job %s: no command in %q", jobName, l)
+	help, err := run(root, os.Environ(), bin, append(cmd, "--help")...)
+	require.NoError(t, err, "job %s runs `invenio-infra %s`, which does not exist:\n%s", jobName, name, help)
+	require.Contains(t, help, "invenio-infra "+name, "job %s: %q is not a command of its own", jobName, name)
+	for _, f := range flags {
+		require.Regexp(t, `(?m)^\s+(-\w, )?`+regexp.QuoteMeta(f)+`\b`, help,
+			"job %s: `invenio-infra %s` has no flag %s", jobName, name, f)
+	}
+	return name
 }
 
 // plan is the part of `invenio-infra plan --json` the matrix checks need.

@@ -8,12 +8,15 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"gitlab.tugraz.at/invenio/invenio-infra/internal/escape"
 )
 
 var (
 	packageNameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9+.-]+$`)
 	maintainerRe  = regexp.MustCompile(`^[^<>,]+ <[^<>@ ]+@[^<> ]+>$`)
 	userNameRe    = regexp.MustCompile(`^[a-z_][a-z0-9_-]*$`)
+	archRe        = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
 )
 
 // validate checks what Build needs from a spec for a lintian-clean package.
@@ -41,12 +44,42 @@ func (s Spec) validateControl() error {
 		return fmt.Errorf("no description: Debian wants an extended description below the synopsis")
 	case !maintainerRe.MatchString(s.Maintainer):
 		return fmt.Errorf("maintainer %q: want \"Name <address@domain>\"", s.Maintainer)
+	case s.Architecture != "" && !archRe.MatchString(s.Architecture):
+		return fmt.Errorf("architecture %q: want a Debian architecture such as all or amd64", s.Architecture)
 	case s.Section == "" || strings.ContainsAny(s.Section, " \n"):
 		return fmt.Errorf("section %q: want an archive section such as admin, web or database", s.Section)
+	}
+	if err := s.validateFieldLines(); err != nil {
+		return err
 	}
 	for _, o := range s.LintianOverrides {
 		if strings.TrimSpace(o) == "" || strings.Contains(o, "\n") {
 			return fmt.Errorf("lintian override %q: want one tag, optionally with its context, on one line", o)
+		}
+	}
+	return nil
+}
+
+// validateFieldLines checks that every single-line control field is one
+// line: a line break would start a field of its own (Essential: yes,
+// Pre-Depends: …) in the control file.
+func (s Spec) validateFieldLines() error {
+	fields := []struct {
+		name   string
+		values []string
+	}{
+		{"Maintainer", []string{s.Maintainer}}, {"Homepage", []string{s.Homepage}}, {"Section", []string{s.Section}},
+		{"Depends", s.Depends}, {"Recommends", s.Recommends}, {"Suggests", s.Suggests}, {"Conflicts", s.Conflicts},
+		{"Breaks", s.Breaks}, {"Replaces", s.Replaces}, {"Provides", s.Provides},
+	}
+	for _, f := range fields {
+		for _, v := range f.values {
+			if v == "" && f.name == "Homepage" {
+				continue
+			}
+			if _, err := escape.DebField(v); err != nil {
+				return fmt.Errorf("%s: %w", f.name, err)
+			}
 		}
 	}
 	return nil

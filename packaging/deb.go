@@ -1,6 +1,7 @@
 package packaging
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +14,8 @@ import (
 	"github.com/goreleaser/nfpm/v2"
 	"github.com/goreleaser/nfpm/v2/deb"
 	"github.com/goreleaser/nfpm/v2/files"
+
+	"gitlab.tugraz.at/invenio/invenio-infra/internal/tempfiles"
 )
 
 // Compression is how the data member of every .deb is compressed: gzip at
@@ -45,6 +48,17 @@ type BuildOptions struct {
 	// Progress, if set, is called by WriteAll with the path of each package
 	// it has written, one call at a time.
 	Progress func(path string)
+	// Context, if set, stops Build before it starts and WriteAll between
+	// packages once it is done: a signalled run builds no more.
+	Context context.Context
+}
+
+// err returns the error of the options' context, if it is done.
+func (o BuildOptions) err() error {
+	if o.Context == nil {
+		return nil
+	}
+	return context.Cause(o.Context)
 }
 
 // withDefaults fills in the optional fields.
@@ -78,11 +92,14 @@ func (o BuildOptions) validate() error {
 
 var distributionRe = regexp.MustCompile(`^[a-z0-9][a-z0-9.+-]*$`)
 
-// Build writes the .deb of s to w: Architecture all, every regular file
-// under /etc a conffile, explicit modes and owners, explicit parent
-// directories, maintainer scripts from s.Maint, a DEP-5 copyright file and
-// a changelog.Debian.gz, every timestamp o.Epoch.
+// Build writes the .deb of s to w: Architecture all unless s names one,
+// every regular file under /etc a conffile, explicit modes and owners,
+// explicit parent directories, maintainer scripts from s.Maint, a DEP-5
+// copyright file and a changelog.Debian.gz, every timestamp o.Epoch.
 func Build(w io.Writer, s Spec, o BuildOptions) error {
+	if err := o.err(); err != nil {
+		return fmt.Errorf("package %s: %w", s.Name, err)
+	}
 	o = o.withDefaults()
 	if err := o.validate(); err != nil {
 		return fmt.Errorf("package %s: %w", s.Name, err)
@@ -90,11 +107,11 @@ func Build(w io.Writer, s Spec, o BuildOptions) error {
 	if err := s.validate(); err != nil {
 		return err
 	}
-	work, err := os.MkdirTemp("", "invenio-deb-")
+	work, remove, err := tempfiles.MkdirTemp("", "invenio-deb-")
 	if err != nil {
 		return fmt.Errorf("package %s: %w", s.Name, err)
 	}
-	defer os.RemoveAll(work)
+	defer remove()
 	info, err := nfpmInfo(work, s, o)
 	if err != nil {
 		return fmt.Errorf("package %s: %w", s.Name, err)
@@ -122,7 +139,7 @@ func nfpmInfo(work string, s Spec, o BuildOptions) (*nfpm.Info, error) {
 	}
 	info := &nfpm.Info{
 		Name:            s.Name,
-		Arch:            "all",
+		Arch:            s.arch(),
 		Platform:        "linux",
 		Version:         o.Version.Upstream,
 		Release:         o.Version.Revision,
@@ -147,6 +164,7 @@ func nfpmInfo(work string, s Spec, o BuildOptions) (*nfpm.Info, error) {
 			Deb: nfpm.Deb{
 				Breaks:      substVars(s.Breaks, o.Version),
 				Compression: compression,
+				Triggers:    nfpm.DebTriggers{InterestAwait: s.TriggerPaths},
 			},
 		},
 	}

@@ -28,6 +28,10 @@ func TestBuildControlFields(t *testing.T) {
 	assert.Equal(t, "invenio-demo", c.Package)
 	assert.Equal(t, "1.2.3-1", c.Version.String())
 	assert.Equal(t, "all", c.Architecture.String())
+	s := testSpec()
+	s.Architecture = "amd64"
+	c, _, _ = readDeb(t, build(t, s, testOptions()))
+	assert.Equal(t, "amd64", c.Architecture.String())
 	assert.Equal(t, "admin", c.Section)
 	assert.Equal(t, "optional", c.Priority)
 	assert.Equal(t, "Repository Team <repository@example.org>", c.Maintainer)
@@ -186,24 +190,28 @@ func TestBuildRejects(t *testing.T) {
 		edit func(*Spec, *BuildOptions)
 		want string
 	}{
-		"bad name":          {func(s *Spec, _ *BuildOptions) { s.Name = "Invenio" }, "package name"},
-		"no synopsis":       {func(s *Spec, _ *BuildOptions) { s.Synopsis = "" }, "synopsis"},
-		"no description":    {func(s *Spec, _ *BuildOptions) { s.Description = " " }, "extended description"},
-		"bad maintainer":    {func(s *Spec, _ *BuildOptions) { s.Maintainer = "nobody" }, "maintainer"},
-		"no section":        {func(s *Spec, _ *BuildOptions) { s.Section = "" }, "section"},
-		"relative path":     {func(s *Spec, _ *BuildOptions) { s.Files[0].Path = "etc/x" }, "absolute"},
-		"unclean path":      {func(s *Spec, _ *BuildOptions) { s.Files[0].Path = "/etc//x" }, "clean"},
-		"duplicate":         {func(s *Spec, _ *BuildOptions) { s.Files[1].Path = s.Files[0].Path }, "twice"},
-		"file as parent":    {func(s *Spec, _ *BuildOptions) { s.Files[0].Path = "/usr/lib/sysusers.d/invenio-demo.conf/x" }, "to be a directory"},
-		"empty symlink":     {func(s *Spec, _ *BuildOptions) { s.Files[5].Body = nil }, "symlink needs"},
-		"bad owner":         {func(s *Spec, _ *BuildOptions) { s.Files[0].Owner = "Root User" }, "owner"},
-		"own changelog":     {func(s *Spec, _ *BuildOptions) { s.Files[0].Path = "/usr/share/doc/invenio-demo/changelog.Debian.gz" }, "generated"},
-		"no epoch":          {func(_ *Spec, o *BuildOptions) { o.Epoch = testEpoch.AddDate(-100, 0, 0) }, "epoch"},
-		"native version":    {func(_ *Spec, o *BuildOptions) { o.Version.Revision = "" }, "native"},
-		"bad version":       {func(_ *Spec, o *BuildOptions) { o.Version.Upstream = "v1" }, "digit"},
-		"bad distribution":  {func(_ *Spec, o *BuildOptions) { o.Distribution = "Bookworm Stable" }, "distribution"},
-		"unknown license":   {func(s *Spec, _ *BuildOptions) { s.License = "WTFPL" }, "LicenseText"},
-		"too long synopsis": {func(s *Spec, _ *BuildOptions) { s.Synopsis = strings.Repeat("x", 81) }, "under 80"},
+		"bad name":                   {func(s *Spec, _ *BuildOptions) { s.Name = "Invenio" }, "package name"},
+		"no synopsis":                {func(s *Spec, _ *BuildOptions) { s.Synopsis = "" }, "synopsis"},
+		"no description":             {func(s *Spec, _ *BuildOptions) { s.Description = " " }, "extended description"},
+		"bad maintainer":             {func(s *Spec, _ *BuildOptions) { s.Maintainer = "nobody" }, "maintainer"},
+		"maintainer field injection": {func(s *Spec, _ *BuildOptions) { s.Maintainer = "Team\nEssential: yes <t@example.org>" }, "Maintainer"},
+		"depends field injection":    {func(s *Spec, _ *BuildOptions) { s.Depends = []string{"a\nPre-Depends: evil"} }, "Depends"},
+		"homepage field injection":   {func(s *Spec, _ *BuildOptions) { s.Homepage = "https://x\nTrusted: yes" }, "Homepage"},
+		"bad architecture":           {func(s *Spec, _ *BuildOptions) { s.Architecture = "x86 64" }, "architecture"},
+		"no section":                 {func(s *Spec, _ *BuildOptions) { s.Section = "" }, "section"},
+		"relative path":              {func(s *Spec, _ *BuildOptions) { s.Files[0].Path = "etc/x" }, "absolute"},
+		"unclean path":               {func(s *Spec, _ *BuildOptions) { s.Files[0].Path = "/etc//x" }, "clean"},
+		"duplicate":                  {func(s *Spec, _ *BuildOptions) { s.Files[1].Path = s.Files[0].Path }, "twice"},
+		"file as parent":             {func(s *Spec, _ *BuildOptions) { s.Files[0].Path = "/usr/lib/sysusers.d/invenio-demo.conf/x" }, "to be a directory"},
+		"empty symlink":              {func(s *Spec, _ *BuildOptions) { s.Files[5].Body = nil }, "symlink needs"},
+		"bad owner":                  {func(s *Spec, _ *BuildOptions) { s.Files[0].Owner = "Root User" }, "owner"},
+		"own changelog":              {func(s *Spec, _ *BuildOptions) { s.Files[0].Path = "/usr/share/doc/invenio-demo/changelog.Debian.gz" }, "generated"},
+		"no epoch":                   {func(_ *Spec, o *BuildOptions) { o.Epoch = testEpoch.AddDate(-100, 0, 0) }, "epoch"},
+		"native version":             {func(_ *Spec, o *BuildOptions) { o.Version.Revision = "" }, "native"},
+		"bad version":                {func(_ *Spec, o *BuildOptions) { o.Version.Upstream = "v1" }, "digit"},
+		"bad distribution":           {func(_ *Spec, o *BuildOptions) { o.Distribution = "Bookworm Stable" }, "distribution"},
+		"unknown license":            {func(s *Spec, _ *BuildOptions) { s.License = "WTFPL" }, "LicenseText"},
+		"too long synopsis":          {func(s *Spec, _ *BuildOptions) { s.Synopsis = strings.Repeat("x", 81) }, "under 80"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			s, o := testSpec(), testOptions()

@@ -24,6 +24,9 @@ type Spec struct {
 	Maintainer string
 	// Homepage is the project's or site's URL.
 	Homepage string
+	// Architecture is the Debian architecture, e.g. "amd64" for a package
+	// with compiled code; default "all".
+	Architecture string
 
 	// Copyright is the copyright notice of the generated
 	// /usr/share/doc/<name>/copyright, one holder a line; default
@@ -57,6 +60,19 @@ type Spec struct {
 	Files []File
 	// Maint is what the maintainer scripts manage; Maint.Package is set by Build.
 	Maint systemd.Maint
+	// TriggerPaths are the paths of the package's dpkg file triggers
+	// ("interest-await" in DEBIAN/triggers): when another package installs or
+	// removes files below one, dpkg runs this package's postinst with
+	// "triggered" (Maint.Triggered).
+	TriggerPaths []string
+}
+
+// arch returns the package's architecture.
+func (s Spec) arch() string {
+	if s.Architecture == "" {
+		return "all"
+	}
+	return s.Architecture
 }
 
 // File is one path a package ships.

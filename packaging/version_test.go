@@ -97,6 +97,7 @@ func TestVersionString(t *testing.T) {
 func TestFileName(t *testing.T) {
 	v := Version{Epoch: 1, Upstream: "1.2.3+git4.gabcdef0", Revision: "1"}
 	assert.Equal(t, "invenio-web_1.2.3+git4.gabcdef0-1_all.deb", FileName(Spec{Name: "invenio-web"}, v))
+	assert.Equal(t, "invenio-app_1.2.3+git4.gabcdef0-1_amd64.deb", FileName(Spec{Name: "invenio-app", Architecture: "amd64"}, v))
 }
 
 // gitRepo makes a repository with one commit dated at and returns its path.

@@ -17,9 +17,9 @@ import (
 )
 
 // FileName is the conventional file name of s's package at version v,
-// name_version_all.deb; like dpkg-name it leaves out the epoch.
+// name_version_arch.deb; like dpkg-name it leaves out the epoch.
 func FileName(s Spec, v Version) string {
-	return fmt.Sprintf("%s_%s_all.deb", s.Name, v.FileVersion())
+	return fmt.Sprintf("%s_%s_%s.deb", s.Name, v.FileVersion(), s.arch())
 }
 
 var instanceRe = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
@@ -100,6 +100,10 @@ func runJobs(tmp, dir string, jobs []job, o BuildOptions) error {
 		wg.Go(func() {
 			for i := range next {
 				if failed.Load() {
+					continue
+				}
+				if errs[i] = o.err(); errs[i] != nil {
+					failed.Store(true)
 					continue
 				}
 				if errs[i] = buildFile(filepath.Join(tmp, jobs[i].rel), jobs[i].spec, o); errs[i] != nil {

@@ -21,6 +21,10 @@ var secretKeys = []string{
 // SecretKeys returns the variables every instance's secrets file defines.
 func SecretKeys() []string { return append([]string(nil), secretKeys...) }
 
+// AdminKeys are the optional variables of the secrets file that name the
+// instance's first administrator, whom invenio-setup creates.
+var AdminKeys = [2]string{"INVENIO_ADMIN_EMAIL", "INVENIO_ADMIN_PASSWORD"}
+
 func init() { register(common) }
 
 // common is invenio-common: the system user, /etc/invenio, the environment

@@ -43,14 +43,14 @@ func (c *Context) ServicesAddr() string { return c.Instance.Services().Address }
 // WebHosts returns the instance's web hosts.
 func (c *Context) WebHosts() []site.Host { return c.Instance.HostsWith(site.RoleWeb) }
 
-// TrustedHosts returns the Python list of host names the application answers
-// to: the public name, every web host's name and address, and localhost.
-func (c *Context) TrustedHosts() string {
+// TrustedHosts returns the host names the application answers to: the
+// public name, every web host's name and address, and localhost.
+func (c *Context) TrustedHosts() []string {
 	names := []string{c.Hostname(), "localhost", "127.0.0.1"}
 	for _, h := range c.WebHosts() {
 		names = append(names, h.Name, h.Address)
 	}
-	return pyList(uniq(names))
+	return uniq(names)
 }
 
 // RelayNets returns the Exim relay_nets list: the web hosts' addresses.
@@ -139,15 +139,6 @@ func hostPort(addr string, port int) string { return net.JoinHostPort(addr, strc
 
 // eximAddr doubles the colons of IPv6 addresses, as Exim lists need.
 func eximAddr(s string) string { return strings.ReplaceAll(s, ":", "::") }
-
-// pyList renders strings as a Python list literal.
-func pyList(items []string) string {
-	q := make([]string, len(items))
-	for i, s := range items {
-		q[i] = "'" + s + "'"
-	}
-	return "[" + strings.Join(q, ", ") + "]"
-}
 
 // uniq returns items without empty strings and duplicates, keeping order.
 func uniq(items []string) []string {

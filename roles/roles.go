@@ -16,6 +16,7 @@ import (
 
 	"github.com/Masterminds/sprig/v3"
 
+	"gitlab.tugraz.at/invenio/invenio-infra/internal/escape"
 	"gitlab.tugraz.at/invenio/invenio-infra/packaging"
 	"gitlab.tugraz.at/invenio/invenio-infra/site"
 	"gitlab.tugraz.at/invenio/invenio-infra/systemd"
@@ -64,11 +65,16 @@ func Plan(s *site.Site, in site.Instance) []packaging.Spec {
 }
 
 // funcs are the template functions: sprig's, minus those that read the
-// build machine's environment (output must depend on the site file only).
+// build machine's environment (output must depend on the site file only),
+// and the escapers of package escape (shell, unit, execArg, envString,
+// nginx, …), through which every site value reaches a file.
 func funcs() template.FuncMap {
 	m := sprig.TxtFuncMap()
 	delete(m, "env")
 	delete(m, "expandenv")
+	for name, f := range escape.FuncMap() {
+		m[name] = f
+	}
 	m["hostCIDR"] = hostCIDR
 	m["hostPort"] = hostPort
 	m["hardening"] = systemd.HardenDirectives

@@ -56,7 +56,10 @@ func web(c *Context) packaging.Spec {
 	storage := storageForWeb(c)
 	files = append(files, storage.files...)
 	actions = append(actions, storage.units...)
+	setup := setupForWeb(c)
+	files = append(files, setup.files...)
 	depends := append([]string{"invenio-common (= ${binary:Version})", "nginx", c.App().Package}, storage.depends...)
+	depends = append(depends, setup.depends...)
 	actions = append(actions,
 		systemd.UnitAction{Name: "invenio-web.target", Enable: true, Start: true},
 		systemd.UnitAction{Name: "nginx.service", Restart: true})
@@ -67,20 +70,25 @@ func web(c *Context) packaging.Spec {
 		Description: "NGINX serving " + c.URL() + " with TLS on port 8080 in front of the\n" +
 			"uWSGI UI and API applications, the Celery worker, and Celery beat (which\n" +
 			"runs only on " + c.Instance.BeatHost().Name + "), grouped under invenio-web.target.\n\n" +
+			"invenio-setup.service runs before them: it sets the instance up once\n" +
+			"(whatever the number of web hosts) and, when the application package\n" +
+			"changes, backs the database up to " + BackupDir + " and migrates it once.\n\n" +
 			"Install it on the web hosts of the " + c.Instance.Name + " instance.",
-		Depends: depends,
-		Files:   files,
+		Depends:      depends,
+		Files:        files,
+		TriggerPaths: []string{c.App().Virtualenv},
 		Maint: systemd.Maint{
-			Units:    actions,
-			Tmpfiles: storage.tmpfiles,
+			Units:     actions,
+			Tmpfiles:  append(storage.tmpfiles, setup.tmpfiles...),
+			Triggered: setup.triggered,
 			// The site is enabled while the package is installed: the link
 			// goes on remove (the conffile stays until purge) and comes back
 			// on configure.
-			Configure: []string{
+			Configure: append([]string{
 				"if [ ! -e /etc/nginx/sites-enabled/invenio ] && [ ! -L /etc/nginx/sites-enabled/invenio ]; then\n" +
 					"    ln -s ../sites-available/invenio /etc/nginx/sites-enabled/invenio\n" +
 					"fi",
-			},
+			}, setup.configure...),
 			Remove: []string{"rm -f /etc/nginx/sites-enabled/invenio"},
 			Purge:  []string{"rm -f /etc/nginx/sites-enabled/invenio"},
 		},

@@ -27,6 +27,15 @@ var (
 	wsgiModule = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*$`)
 	// maintainerPattern is Debian's "Full Name <address>".
 	maintainerPattern = regexp.MustCompile(`^[^<>@,]*[^<>@,\s] <[^<>@\s]+@[^<>@\s]+\.[^<>@\s.]+>$`)
+	// clusterName is a search engine cluster name.
+	clusterName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+	// aptWord is an apt suite or component as a sources file holds it.
+	aptWord = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._+~/-]{0,63}$`)
+	// mountSource is a mount source: host:/path, monitors,list:/path, or
+	// [IPv6]:/path.
+	mountSource = regexp.MustCompile(`^[A-Za-z0-9.\[\]:,_-]{1,200}:/[A-Za-z0-9._+@/-]{0,200}$`)
+	// mountOption is one mount option, name or name=value.
+	mountOption = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}(=[A-Za-z0-9_.+@/:-]{1,200})?$`)
 	// suitePattern is a Debian suite or codename.
 	suitePattern = regexp.MustCompile(`^[a-z][a-z0-9.-]*$`)
 )
@@ -73,6 +82,10 @@ func checkAddress(s string) (netip.Addr, error) {
 		return a, errors.New("is the unspecified address")
 	case a.IsMulticast():
 		return a, errors.New("is a multicast address")
+	case a.IsLoopback():
+		return a, errors.New("is a loopback address; write the host's address on the internal network")
+	case a.Unmap() == netip.AddrFrom4([4]byte{255, 255, 255, 255}):
+		return a, errors.New("is the broadcast address")
 	}
 	return a.Unmap(), nil
 }
@@ -99,6 +112,12 @@ func checkURL(raw string, rule urlRule) error {
 	}
 	if strings.ContainsAny(raw, " \t\r\n") {
 		return errors.New("contains white space")
+	}
+	if len(raw) > maxURL {
+		return fmt.Errorf("is %d characters long; at most %d", len(raw), maxURL)
+	}
+	if err := checkURLChars(raw); err != nil {
+		return err
 	}
 	u, err := url.Parse(raw)
 	if err != nil || u.Scheme == "" {
@@ -137,6 +156,9 @@ func checkHTTPURL(u *url.URL, rootOnly bool) error {
 		return errors.New("has a query or fragment")
 	case rootOnly && u.Path != "" && u.Path != "/":
 		return fmt.Errorf("has the path %q; InvenioRDM must be served at the root", u.Path)
+	}
+	if err := checkURLHost(u); err != nil {
+		return err
 	}
 	if p := u.Port(); p != "" {
 		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {

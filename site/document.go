@@ -175,6 +175,7 @@ var syntaxHints = []struct{ msg, hint string }{
 	{"could not find expected ':'", `a key needs a colon and a space: "key: value"`},
 	{"found unexpected end of stream", "a quoted value, [ ] list or { } mapping is not closed"},
 	{"found undefined alias", "define the anchor (&name) before an alias (*name) uses it"},
+	{"unknown anchor", "define the anchor (&name) before an alias (*name) uses it, or quote a value that starts with *"},
 	{"did not find expected '-' indicator", `items of one list start with "- " in the same column`},
 	{"found character that cannot start any token", "quote values that start with @, ` or %"},
 }

@@ -49,8 +49,8 @@ func TestServedStorageDefaults(t *testing.T) {
 // TestServedStorageExportChecks covers export paths the bad corpus does not.
 func TestServedStorageExportChecks(t *testing.T) {
 	for export, want := range map[string]string{
-		"/":                    `storage.export "/" is the root directory`,
-		"/srv/my storage":      `storage.export "/srv/my storage" contains characters exports(5) would need quoted`,
+		"/":                    `storage.export "/" is the system directory /`,
+		"/srv/my storage":      `storage.export "/srv/my storage" contains white space`,
 		"/srv/invenio/../data": `storage.export "/srv/invenio/../data" is not a clean path (/srv/data)`,
 		`""`:                   `storage.export is empty`,
 	} {

@@ -49,6 +49,12 @@ type Application struct {
 	// (v13 and later: "invenio_jobs.services.scheduler:RunScheduler"); when
 	// set, a second beat runs it on the beat host. Empty means no jobs beat.
 	JobsScheduler string `yaml:"jobs_scheduler,omitempty" json:"jobs_scheduler,omitempty"`
+	// DemoData has the instance's set-up load InvenioRDM's demo records
+	// (invenio rdm-records demo); default false.
+	DemoData bool `yaml:"demo_data,omitempty" json:"demo_data,omitempty"`
+	// Backups is how many database dumps an upgrade keeps in
+	// /var/backups/invenio on the web host that migrated (default 5).
+	Backups int `yaml:"backups,omitempty" json:"backups,omitempty"`
 }
 
 // Engine names a search engine.
@@ -121,6 +127,11 @@ type Storage struct {
 	Mountpoint string `yaml:"mountpoint,omitempty" json:"mountpoint,omitempty"`
 	// Options are the mount options.
 	Options []string `yaml:"options,omitempty" json:"options,omitempty"`
+	// Files is the directory of InvenioRDM's default files location, which
+	// the instance's set-up creates (invenio files location create
+	// --default); default <mountpoint>/data, or <instance_path>/data
+	// without shared storage.
+	Files string `yaml:"files,omitempty" json:"files,omitempty"`
 }
 
 // TLS names the certificate and key NGINX serves.

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -229,6 +230,10 @@ func (w *walker) walkBool(path string, n *yaml.Node) {
 	}
 }
 
+// wholeNumber is a decimal whole number, which YAML reads as a float when it
+// does not fit 64 bits.
+var wholeNumber = regexp.MustCompile(`^[-+]?[0-9]+$`)
+
 // walkInt checks that n is a whole number that fits an int.
 func (w *walker) walkInt(path string, n *yaml.Node) {
 	hint := fmt.Sprintf("write a whole number without quotes or units, e.g. %s: 4", lastKey(path))
@@ -236,6 +241,10 @@ func (w *walker) walkInt(path string, n *yaml.Node) {
 		return
 	}
 	if n.ShortTag() != "!!int" {
+		if wholeNumber.MatchString(n.Value) {
+			w.add(pos{n.Line, n.Column}, hint, "%s is out of range: %s", path, n.Value)
+			return
+		}
 		w.wrongType(path, n, "a whole number", hint)
 		return
 	}

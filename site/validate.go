@@ -13,18 +13,23 @@ type validator struct {
 	*errorList
 	ps *positions
 	s  *Site
+	// reported are the fields whose strings are wrong for any field (see
+	// strings); they get no second error.
+	reported map[string]bool
 }
 
 // validate returns every semantic problem of s, whose fields are at ps in
 // file.
 func validate(file string, s *Site, ps *positions) Errors {
-	v := &validator{errorList: &errorList{file: file}, ps: ps, s: s}
+	v := &validator{errorList: &errorList{file: file}, ps: ps, s: s, reported: map[string]bool{}}
+	v.strings()
 	v.name("name", s.Name, "tugraz")
 	v.maintainer()
 	v.application()
 	v.search()
 	v.mail()
 	v.storage()
+	v.lifecycle()
 	v.tls()
 	v.sizing("sizing", &s.Sizing)
 	v.instances()
@@ -33,11 +38,17 @@ func validate(file string, s *Site, ps *positions) Errors {
 
 // bad records that the value at path is wrong for the reason err gives.
 func (v *validator) bad(path, value string, err error, hint string) {
+	if v.reported[path] {
+		return
+	}
 	v.add(v.ps.at(path), hint, "%s %q %s", path, value, err)
 }
 
 // errAt records an error about the field at path.
 func (v *validator) errAt(path, hint, format string, args ...any) {
+	if v.reported[path] {
+		return
+	}
 	v.add(v.ps.at(path), hint, format, args...)
 }
 
@@ -63,9 +74,15 @@ func (v *validator) present(path, value, example string) bool {
 
 // name checks a site or instance name.
 func (v *validator) name(path, value, example string) {
-	if v.present(path, value, example) && !namePattern.MatchString(value) {
+	if !v.present(path, value, example) {
+		return
+	}
+	if !namePattern.MatchString(value) {
 		v.bad(path, value, fmt.Errorf("does not match %s", namePattern),
 			"use lower-case letters, digits and dashes, starting with a letter, e.g. "+example)
+	} else if len(value) > maxName {
+		v.bad(path, shorten(value), fmt.Errorf("is %d characters long; at most %d", len(value), maxName),
+			"a name is part of file names, apt suites and unit lines: keep it short, e.g. "+example)
 	}
 }
 
@@ -73,7 +90,12 @@ func (v *validator) name(path, value, example string) {
 // requires a real name and mail address there.
 func (v *validator) maintainer() {
 	m := v.s.Maintainer
-	if v.present("maintainer", m, "Repository Team <repository@example.org>") && !maintainerPattern.MatchString(m) {
+	if !v.present("maintainer", m, "Repository Team <repository@example.org>") {
+		return
+	}
+	if err := checkLine(m, maxText); err != nil {
+		v.bad("maintainer", shorten(m), err, "write one line: a name and an address, e.g. Repository Team <repository@example.org>")
+	} else if !maintainerPattern.MatchString(m) {
 		v.bad("maintainer", m, errors.New("is not \"Name <mail@domain>\""),
 			"write a name and an address in angle brackets, e.g. Repository Team <repository@example.org>")
 	}
@@ -87,8 +109,12 @@ func (v *validator) application() {
 		v.bad("application.package", a.Package, errors.New("is not a Debian package name"),
 			"use lower-case letters, digits and + - . (at least two characters), e.g. invenio-app")
 	}
-	v.absPath("application.virtualenv", a.Virtualenv, "/opt/invenio/venv")
-	v.absPath("application.instance_path", a.InstancePath, "/opt/invenio/var/instance")
+	venv := v.dataDir("application.virtualenv", a.Virtualenv, "/opt/invenio/venv")
+	inst := v.dataDir("application.instance_path", a.InstancePath, "/opt/invenio/var/instance")
+	if venv && inst && a.Virtualenv == a.InstancePath {
+		v.errAt("application.instance_path", "keep the instance's data apart from the virtualenv, e.g. /opt/invenio/var/instance",
+			"application.instance_path is the same directory as application.virtualenv")
+	}
 	v.module("application.ui_module", a.UIModule, "invenio_app.wsgi_ui:application")
 	v.module("application.api_module", a.APIModule, "invenio_app.wsgi_rest:application")
 	if v.present("application.celery_app", a.CeleryApp, "invenio_app.celery") && !dottedName.MatchString(a.CeleryApp) {
@@ -108,11 +134,33 @@ func (v *validator) absPath(path, value, example string) {
 
 // absPathOK checks a required absolute path and reports whether it is one.
 func (v *validator) absPathOK(path, value, example string) bool {
-	if !v.present(path, value, example) {
+	if !v.present(path, value, example) || v.reported[path] {
 		return false
 	}
 	if err := checkAbsPath(value); err != nil {
 		v.bad(path, value, err, "write an absolute path, e.g. "+example)
+		return false
+	}
+	if err := checkPathChars(value); err != nil {
+		v.bad(path, value, err, "write a path of plain names, e.g. "+example)
+		return false
+	}
+	if len(value) > maxPath {
+		v.bad(path, shorten(value), fmt.Errorf("is %d characters long; at most %d", len(value), maxPath), "write a shorter path, e.g. "+example)
+		return false
+	}
+	return true
+}
+
+// dataDir checks a required directory of the site's programs: an absolute
+// path that is not a directory of the system, and reports whether it is
+// one.
+func (v *validator) dataDir(path, value, example string) bool {
+	if !v.absPathOK(path, value, example) {
+		return false
+	}
+	if err := checkDataDir(value); err != nil {
+		v.bad(path, value, err, "give it a directory of its own, e.g. "+example)
 		return false
 	}
 	return true
@@ -137,6 +185,10 @@ func (v *validator) search() {
 		v.errAt("search.deb", "keep apt for a repository or deb for a local package file, not both",
 			"search has both apt and deb")
 	}
+	if sr.ClusterName != "" && !clusterName.MatchString(sr.ClusterName) {
+		v.bad("search.cluster_name", shorten(sr.ClusterName), errors.New("is not a cluster name"),
+			"use letters, digits and . _ - (at most 64, starting with a letter or digit), e.g. invenio")
+	}
 	if sr.Deb != "" && !strings.HasSuffix(sr.Deb, ".deb") {
 		v.bad("search.deb", sr.Deb, errors.New("is not a .deb file"), "name the engine's package file, e.g. /srv/opensearch-2.19.1-linux-x64.deb")
 	}
@@ -152,16 +204,16 @@ func (v *validator) aptSource(path string, a *AptSource) {
 			v.bad(path+".url", a.URL, err, "e.g. https://apt.example.org/opensearch/2.x/apt")
 		}
 	}
-	if v.present(path+".suite", a.Suite, "stable") && strings.ContainsAny(a.Suite, " \t") {
-		v.bad(path+".suite", a.Suite, errors.New("contains white space"), "write one suite, e.g. stable")
+	if v.present(path+".suite", a.Suite, "stable") && !aptWord.MatchString(a.Suite) {
+		v.bad(path+".suite", shorten(a.Suite), errors.New("is not an apt suite"), "write one suite of letters, digits and . _ - + ~ /, e.g. stable")
 	}
 	for i, c := range a.Components {
-		if c == "" || strings.ContainsAny(c, " \t") {
+		if !aptWord.MatchString(c) {
 			p := indexPath(path+".components", i)
-			v.bad(p, c, errors.New("is not a component"), "write one component per list item, e.g. [main]")
+			v.bad(p, shorten(c), errors.New("is not a component"), "write one component per list item, e.g. [main]")
 		}
 	}
-	v.present(path+".key", a.Key, "/etc/invenio-infra/opensearch.asc")
+	v.absPath(path+".key", a.Key, "/etc/invenio-infra/opensearch.asc")
 }
 
 // mail checks the smarthost and the sender domain.
@@ -200,9 +252,13 @@ func (v *validator) storage() {
 		v.errAt("storage.export", "add server: services, or leave export out: source names the export of a server of your own",
 			"storage.export is set but storage.server is not")
 	}
-	v.absPath("storage.mountpoint", st.Mountpoint, DefaultMountpoint)
+	if st.Source != "" && !mountSource.MatchString(st.Source) {
+		v.bad("storage.source", shorten(st.Source), errors.New("is not a mount source"),
+			"write server:/path, or monitors,separated,by,commas:/path, e.g. "+storageExample(st.Type))
+	}
+	v.mountpoint(st.Mountpoint)
 	for i, o := range st.Options {
-		if o == "" || strings.ContainsAny(o, ", \t") {
+		if !mountOption.MatchString(o) {
 			v.bad(indexPath("storage.options", i), o, errors.New("is not a single mount option"),
 				"write one option per list item, e.g. [noatime, _netdev]")
 		}
@@ -231,14 +287,7 @@ func (v *validator) storageServer(st Storage) {
 		v.errAt("storage.server", "set type: nfs, or name the Ceph monitors in source instead of server",
 			"storage.server is set but storage.type is %s; the services host serves NFS only", st.Type)
 	}
-	if v.absPathOK("storage.export", st.Export, DefaultExport) {
-		if st.Export == "/" {
-			v.bad("storage.export", st.Export, errors.New("is the root directory"), "export a directory of its own, e.g. "+DefaultExport)
-		} else if strings.ContainsAny(st.Export, " \t\"'\\#()") {
-			v.bad("storage.export", st.Export, errors.New("contains characters exports(5) would need quoted"),
-				"use letters, digits and - _ . / in the path, e.g. "+DefaultExport)
-		}
-	}
+	v.dataDir("storage.export", st.Export, DefaultExport)
 }
 
 // storageExample returns a typical mount source of a storage type.
@@ -249,8 +298,34 @@ func storageExample(t StorageType) string {
 	return "nfs.example.org:/export/invenio"
 }
 
-// tls checks the certificate and key paths.
+// mountpoint checks where the web hosts mount the shared storage: a
+// directory of its own, outside the application's, whose mount unit name
+// systemd takes.
+func (v *validator) mountpoint(m string) {
+	if !v.dataDir("storage.mountpoint", m, DefaultMountpoint) {
+		return
+	}
+	if err := checkMountUnitName(m); err != nil {
+		v.bad("storage.mountpoint", m, err, "write a shorter path, e.g. "+DefaultMountpoint)
+		return
+	}
+	a := v.s.Application
+	for _, d := range []struct{ path, value string }{
+		{"application.virtualenv", a.Virtualenv}, {"application.instance_path", a.InstancePath},
+	} {
+		if d.value != "" && within(d.value, m) {
+			v.bad("storage.mountpoint", m, fmt.Errorf("holds %s %s, which the mount would hide", d.path, d.value),
+				"mount the storage at a directory of its own, e.g. "+DefaultMountpoint)
+		}
+	}
+}
+
+// tls checks the certificate and key paths, which must be two files.
 func (v *validator) tls() {
-	v.absPath("tls.certificate", v.s.TLS.Certificate, "/etc/ssl/certs/invenio.pem")
-	v.absPath("tls.key", v.s.TLS.Key, "/etc/ssl/private/invenio.key")
+	cert := v.absPathOK("tls.certificate", v.s.TLS.Certificate, "/etc/ssl/certs/invenio.pem")
+	key := v.absPathOK("tls.key", v.s.TLS.Key, "/etc/ssl/private/invenio.key")
+	if cert && key && v.s.TLS.Certificate == v.s.TLS.Key {
+		v.errAt("tls.key", "keep the private key in a file of its own, e.g. /etc/ssl/private/invenio.key",
+			"tls.key is the same file as tls.certificate")
+	}
 }

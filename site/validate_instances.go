@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strings"
 )
 
 // firstSeen remembers where a value that must be unique was first written.
@@ -101,19 +102,41 @@ func (v *validator) network(path string, in *Instance) {
 	v.hostsInNetwork(path, in, gw)
 }
 
-// hostsInNetwork checks that every host address fits the prefix and shares
-// its network with the gateway.
+// hostsInNetwork checks that every host address fits the prefix, is
+// neither its network's nor its broadcast address, shares its network with
+// the gateway, and, without a gateway, with the other hosts: every host of
+// an instance must reach the others.
 func (v *validator) hostsInNetwork(path string, in *Instance, gw netip.Addr) {
+	var first netip.Prefix
+	var firstHost Host
 	for i, h := range in.Hosts {
-		a, err := netip.ParseAddr(h.Address)
+		a, err := checkAddress(h.Address)
 		if err != nil {
 			continue // reported with the host
+		}
+		ap := indexPath(parentPath(path)+".hosts", i) + ".address"
+		if first.IsValid() && first.Addr().Is4() != a.Is4() {
+			v.bad(ap, h.Address, fmt.Errorf("is %s, but host %s has the %s address %s", family(a), firstHost.Name, family(first.Addr()), firstHost.Address),
+				"give every host of an instance an address of one family, all IPv4 or all IPv6")
+			return
 		}
 		bits := in.Network.PrefixFor(a)
 		if bits > a.BitLen() {
 			v.bad(path+".prefix", fmt.Sprint(bits), fmt.Errorf("is longer than %s's %d bits", h.Address, a.BitLen()),
 				"write a prefix length that fits the hosts' addresses, e.g. 24 for IPv4")
 			return
+		}
+		net := netip.PrefixFrom(a, bits).Masked()
+		if err := checkHostInNet(a, net); err != nil {
+			v.bad(ap, h.Address, err, "write the host's own address; check network.prefix")
+			continue
+		}
+		if !first.IsValid() {
+			first, firstHost = net, h
+		} else if !gw.IsValid() && !first.Contains(a) {
+			v.bad(ap, h.Address, fmt.Errorf("is outside the network %s of the instance's first host, and the instance has no gateway", first),
+				"put the instance's hosts in one network, or set network.gateway and network.prefix")
+			continue
 		}
 		if gw.IsValid() && (gw.Is4() != a.Is4() || !netip.PrefixFrom(a, bits).Masked().Contains(gw)) {
 			v.bad(path+".gateway", gw.String(), fmt.Errorf("is outside host %s's network %s", h.Name, netip.PrefixFrom(a, bits).Masked()),
@@ -128,7 +151,7 @@ func (v *validator) instanceURLs(path string, in *Instance, seen *siteWide) {
 	if v.present(path+".url", in.URL, instanceURL.example) {
 		if err := checkURL(in.URL, instanceURL); err != nil {
 			v.bad(path+".url", in.URL, err, "write the URL users open, e.g. "+instanceURL.example)
-		} else if first, ok := unique(v, seen.urls, in.URL, path+".url", in.Name); !ok {
+		} else if first, ok := unique(v, seen.urls, normalURL(in.URL), path+".url", in.Name); !ok {
 			v.errAt(path+".url", fmt.Sprintf("instance %q has it at line %d; every instance needs its own URL", first.owner, first.at.Line),
 				"url %q is used twice", in.URL)
 		}
@@ -187,7 +210,7 @@ func (v *validator) host(path, instance string, h *Host, seen *siteWide) bool {
 	if v.present(path+".name", h.Name, "invenio01-prod") {
 		if err := checkHostLabel(h.Name); err != nil {
 			v.bad(path+".name", h.Name, err, "write the short host name, e.g. invenio01-prod, not invenio01-prod.example.org")
-		} else if first, ok := unique(v, seen.hosts, h.Name, path+".name", instance); !ok {
+		} else if first, ok := unique(v, seen.hosts, strings.ToLower(h.Name), path+".name", instance); !ok {
 			v.errAt(path+".name", fmt.Sprintf("instance %q has it at line %d; host names are unique across the site", first.owner, first.at.Line),
 				"host name %q is used twice", h.Name)
 		}
@@ -267,4 +290,33 @@ func (v *validator) once(first *firstSeen, hostPath, field, host, role, instance
 	v.errAt(field, fmt.Sprintf("exactly one host per instance runs %s; the first is %q at line %d", role, first.owner, first.at.Line),
 		"instance %q has a second %s host %q", instance, role, host)
 	return first
+}
+
+// family names an address's family.
+func family(a netip.Addr) string {
+	if a.Is4() {
+		return "IPv4"
+	}
+	return "IPv6"
+}
+
+// checkHostInNet returns why a cannot be a host's address in net: it is
+// the network's own address, or an IPv4 network's broadcast address.
+func checkHostInNet(a netip.Addr, net netip.Prefix) error {
+	if net.Bits() >= a.BitLen()-1 {
+		return nil // /31 and /32 (RFC 3021), /127 and /128 have no such addresses
+	}
+	if a == net.Addr() {
+		return fmt.Errorf("is the address of the network %s", net)
+	}
+	if a.Is4() {
+		b := net.Addr().As4()
+		hostBits := 32 - net.Bits()
+		n := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+		n |= 1<<hostBits - 1
+		if a == netip.AddrFrom4([4]byte{byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)}) {
+			return fmt.Errorf("is the broadcast address of the network %s", net)
+		}
+	}
+	return nil
 }

@@ -3,6 +3,8 @@ package systemd
 import (
 	"sort"
 	"strings"
+
+	"gitlab.tugraz.at/invenio/invenio-infra/internal/escape"
 )
 
 // HardenOptions says what one of our own services needs from the system;
@@ -248,7 +250,11 @@ func joinNonEmpty(paths []string) []string {
 	if len(paths) == 0 {
 		return nil
 	}
-	return []string{strings.Join(paths, " ")}
+	words := make([]string, len(paths))
+	for i, p := range paths {
+		words[i] = escape.UnitWord(p)
+	}
+	return []string{strings.Join(words, " ")}
 }
 
 // sortedCopy returns a sorted copy, so a unit does not change with the

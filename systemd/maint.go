@@ -15,6 +15,9 @@ type Maint struct {
 	// Configure are shell snippets run by postinst on configure, after users
 	// and tmpfiles exist and before units are enabled and started.
 	Configure []string
+	// Triggered are shell snippets run by postinst when one of the package's
+	// dpkg triggers fires (postinst triggered).
+	Triggered []string
 	// Remove are shell snippets run by postrm on remove (undo what Configure
 	// did outside the package's own files, e.g. a symlink it made).
 	Remove []string

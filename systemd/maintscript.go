@@ -3,6 +3,8 @@ package systemd
 import (
 	"sort"
 	"strings"
+
+	"gitlab.tugraz.at/invenio/invenio-infra/internal/escape"
 )
 
 // systemdRunDir is the directory whose existence tells maintainer scripts
@@ -83,6 +85,9 @@ func (g generator) postinst() string {
 	}
 	if len(g.m.Configure) > 0 {
 		blocks = append(blocks, onAction("configure", g.m.Configure))
+	}
+	if len(g.m.Triggered) > 0 {
+		blocks = append(blocks, onAction("triggered", g.m.Triggered))
 	}
 	for _, u := range g.enabled() {
 		blocks = append(blocks, autoscript("dh_installsystemd", enableBlock(u)))
@@ -204,7 +209,7 @@ func onAction(action string, snippets []string) string {
 // sysusersBlock is dh_installsysusers' postinst snippet.
 func sysusersBlock(conf string) string {
 	return configureOrAbort + `
-   systemd-sysusers ${DPKG_ROOT:+--root="$DPKG_ROOT"} ` + quoteIfNeeded(conf) + `
+   systemd-sysusers ${DPKG_ROOT:+--root="$DPKG_ROOT"} ` + escape.ShellIfNeeded(conf) + `
 fi
 `
 }
@@ -213,7 +218,7 @@ fi
 func tmpfilesBlock(confs []string) string {
 	q := make([]string, len(confs))
 	for i, c := range confs {
-		q[i] = quoteIfNeeded(c)
+		q[i] = escape.ShellIfNeeded(c)
 	}
 	return configureOrAbort + `
 	if [ -x "$(command -v systemd-tmpfiles)" ]; then
@@ -225,7 +230,7 @@ fi
 
 // enableBlock is dh_installsystemd's postinst-systemd-enable snippet.
 func enableBlock(unit string) string {
-	u := shellQuote(unit)
+	u := escape.Shell(unit)
 	return configureOrAbort + `
 	# The following line should be removed in trixie or trixie+1
 	deb-systemd-helper unmask ` + u + ` >/dev/null || true
@@ -298,26 +303,7 @@ fi
 func quoteAll(names []string) string {
 	q := make([]string, len(names))
 	for i, n := range names {
-		q[i] = shellQuote(n)
+		q[i] = escape.Shell(n)
 	}
 	return strings.Join(q, " ")
-}
-
-// shellQuote single-quotes s for sh.
-func shellQuote(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
-
-// quoteIfNeeded leaves plain file names bare (as debhelper writes them) and
-// single-quotes anything else.
-func quoteIfNeeded(s string) string {
-	for _, c := range s {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("._+-@:", c)) {
-			return shellQuote(s)
-		}
-	}
-	if s == "" {
-		return "''"
-	}
-	return s
 }

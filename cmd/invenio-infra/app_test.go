@@ -51,11 +51,18 @@ func TestAppPackageFixture(t *testing.T) {
 	assert.NotContains(t, string(list), "tests/")
 }
 
+// TestAppPackageTree packages a virtualenv tree whose console script names
+// the tree's own directory: nothing else tells the build directory, so it
+// is --tree's absolute path, and the shebang is rewritten.
 func TestAppPackageTree(t *testing.T) {
 	t.Setenv("SOURCE_DATE_EPOCH", "1700000000")
 	tree := t.TempDir()
-	require.NoError(t, os.MkdirAll(filepath.Join(tree, "myapp"), 0o755))
-	require.NoError(t, os.WriteFile(filepath.Join(tree, "myapp", "__init__.py"), nil, 0o644))
+	write := func(p, body string, mode os.FileMode) {
+		require.NoError(t, os.MkdirAll(filepath.Dir(filepath.Join(tree, p)), 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(tree, p), []byte(body), mode))
+	}
+	write("lib/python3.13/site-packages/myapp/__init__.py", "", 0o644)
+	write("bin/myapp", "#!"+tree+"/bin/python3\nimport myapp\n", 0o755)
 	out := t.TempDir()
 	code, stdout, stderr := run(t, "app", "package", "--tree", tree, "--name", "my-app", "--python", "3.13",
 		"--depends", "python3-yaml", "--version", "2.0", "--revision", "3", "--out", out)
@@ -67,6 +74,19 @@ func TestAppPackageTree(t *testing.T) {
 	assert.Contains(t, deps, "python3 (>= 3.13), python3 (<< 3.14)")
 	assert.Contains(t, deps, "python3-yaml")
 	assert.NotContains(t, deps, "python3-flask")
+	x := t.TempDir()
+	require.NoError(t, exec.Command("dpkg-deb", "-x", p, x).Run())
+	script, err := os.ReadFile(filepath.Join(x, "opt/invenio/venv/bin/myapp"))
+	require.NoError(t, err)
+	assert.Equal(t, "#!/opt/invenio/venv/bin/python3\nimport myapp\n", string(script))
+
+	write("lib/python3.13/site-packages/myapp/paths.py", "ROOT = '"+tree+"/var'\n", 0o644)
+	code, _, stderr = run(t, "app", "package", "--tree", tree, "--python", "3.13", "--version", "2.0", "--out", out)
+	assert.Equal(t, exitBadInput, code)
+	assert.Contains(t, stderr, "lib/python3.13/site-packages/myapp/paths.py: contains the build directory "+tree)
+	code, _, stderr = run(t, "app", "package", "--tree", tree, "--python", "3.13", "--version", "2.0", "--out", out,
+		"--allow-build-prefix", "lib/*/site-packages/myapp/paths.py")
+	assert.Equal(t, 0, code, stderr)
 }
 
 func TestAppPackageBadInput(t *testing.T) {
@@ -85,10 +105,12 @@ func TestAppPackageBadInput(t *testing.T) {
 		{[]string{"app", "package", "--fixture"}, "--out DIR is required"},
 		{[]string{"app", "package", "--out", out}, "exactly one of --tree DIR and --fixture"},
 		{[]string{"app", "package", "--out", out, "--fixture", "--tree", empty}, "exactly one"},
-		{[]string{"app", "package", "--out", out, "--fixture", "--depends", "x"}, "--depends goes with --tree"},
+		{[]string{"app", "package", "--out", out, "--fixture", "--depends", "x"}, "--depends, --build-prefix and --allow-build-prefix go with --tree"},
+		{[]string{"app", "package", "--out", out, "--fixture", "--build-prefix", "/b"}, "go with --tree"},
+		{[]string{"app", "package", "--out", out, "--tree", empty, "--build-prefix", "b", "--version", "1"}, `build prefix "b"`},
 		{[]string{"app", "package", "--out", out, "--tree", filepath.Join(dir, "nope")}, "no such file"},
 		{[]string{"app", "package", "--out", out, "--tree", file}, "is not a directory"},
-		{[]string{"app", "package", "--out", out, "--tree", empty, "--version", "1"}, "no Python package"},
+		{[]string{"app", "package", "--out", out, "--tree", empty, "--version", "1"}, "no lib/python3.11/site-packages/"},
 		{[]string{"app", "package", "--out", out, "--fixture", "--python", "2", "--version", "1"}, `python version "2"`},
 		{[]string{"app", "package", "--out", out, "--fixture", "--version", "bad version!"}, "--version"},
 	} {
@@ -105,4 +127,28 @@ func dpkgField(t *testing.T, deb, field string) string {
 	b, err := exec.Command("dpkg-deb", "-f", deb, field).Output()
 	require.NoError(t, err)
 	return strings.TrimSpace(string(b))
+}
+
+// TestPackagesWithAppDeb: packages puts the application package that `app
+// package --out DIR` wrote (given as DIR) into every instance's directory,
+// as the pipeline's packages job does with the app job's artefact.
+func TestPackagesWithAppDeb(t *testing.T) {
+	t.Setenv("SOURCE_DATE_EPOCH", "1700000000")
+	apps := filepath.Join(t.TempDir(), "app")
+	code, stdout, stderr := run(t, "app", "package", "--fixture", "--version", "1.0.0", "--out", apps)
+	require.Equal(t, 0, code, stderr)
+	out := filepath.Join(t.TempDir(), "packages")
+	code, _, stderr = run(t, "packages", "--out", out, "--instance", "dev,prod", "--version", "1.0.0", "--app-deb", apps)
+	require.Equal(t, 0, code, stderr)
+	want, err := os.ReadFile(strings.TrimSpace(stdout))
+	require.NoError(t, err)
+	for _, in := range []string{"dev", "prod"} {
+		got, err := os.ReadFile(filepath.Join(out, in, "invenio-app-tugraz_1.0.0-1_all.deb"))
+		require.NoError(t, err)
+		assert.Equal(t, want, got)
+	}
+	require.NoError(t, os.WriteFile(filepath.Join(apps, "other_1.0-1_all.deb"), want, 0o644))
+	code, _, stderr = run(t, "packages", "--out", out, "--version", "1.0.0", "--app-deb", apps)
+	assert.Equal(t, exitBadInput, code)
+	assert.Contains(t, stderr, "is a directory with 2 .deb files")
 }

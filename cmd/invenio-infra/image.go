@@ -10,6 +10,7 @@ import (
 
 	"gitlab.tugraz.at/invenio/invenio-infra/images/bake"
 	"gitlab.tugraz.at/invenio/invenio-infra/images/disk"
+	"gitlab.tugraz.at/invenio/invenio-infra/internal/tempfiles"
 	"gitlab.tugraz.at/invenio/invenio-infra/packaging"
 	"gitlab.tugraz.at/invenio/invenio-infra/roles"
 	"gitlab.tugraz.at/invenio/invenio-infra/site"
@@ -149,11 +150,11 @@ func (o *imageOptions) run(cmd *cobra.Command, g *globalOptions) error {
 		return err
 	}
 	bo.Log = g.logger(cmd)
-	tmp, err := os.MkdirTemp("", "invenio-image-app-")
+	tmp, remove, err := tempfiles.MkdirTemp("", "invenio-image-app-")
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(tmp)
+	defer remove()
 	if bo.AppDeb, err = o.appDeb(cmd, g, s, ins[0], tmp, bo.Epoch); err != nil {
 		return err
 	}
@@ -205,7 +206,10 @@ func (o *imageOptions) appDeb(cmd *cobra.Command, g *globalOptions, s *site.Site
 	if !ok {
 		return "", fmt.Errorf("--repo %s: suite %s has no %s to take the version from", o.Repo, in.Name, roles.KeyringPackage)
 	}
-	tree, po := fixtureTree(s, in.Suite)
+	tree, po, err := fixtureTree(s, in.Suite)
+	if err != nil {
+		return "", err
+	}
 	return buildApp(cmd, g, dir, tree, po, packaging.BuildOptions{Version: kr.Version, Epoch: epoch})
 }
 

@@ -43,7 +43,7 @@ func TestImageBadInputExitsTwo(t *testing.T) {
 		{[]string{"image", "--instance", "dev", "--role", "web", "--repo", repo, "--out", out}, "no suite dev"},
 		{append(img, "--app-fixture", "--app-deb", web), "at most one of --app-fixture and --app-deb"},
 		{append(img, "--app-deb", filepath.Join(rel, "none.deb")), "--app-deb: stat"},
-		{append(img, "--app-deb", rel), "is not a file"},
+		{append(img, "--app-deb", rel), "is a directory with 0 .deb files"},
 		{append(img, "--app-deb", web), "holds package invenio-web; the site's application package is invenio-app-tugraz"},
 		{append(img, "--app-deb", notDeb), "is not a Debian package"},
 		{[]string{"release"}, "--out DIR is required"},

@@ -51,29 +51,44 @@ type packagesOptions struct {
 	Out       string
 	Instances []string
 	Build     buildOptions
+	App       appFlags
 }
 
 func newPackages(g *globalOptions) *cobra.Command {
 	o := &packagesOptions{}
 	cmd := &cobra.Command{
-		Use:   "packages --out DIR",
+		Use:   "packages --out DIR [--app-deb FILE | --app-fixture]",
 		Short: "Build every role package of every instance into DIR/<instance>/",
-		Args:  args(cobra.NoArgs),
+		Long: "packages builds every role package of every instance into DIR/<instance>/.\n" +
+			"--app-deb puts the site's application package (built by `app package`) there\n" +
+			"too, --app-fixture the fixture application built as it (tests only), so that\n" +
+			"`repo` publishes it in every instance's suite.",
+		Args: args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.App.check(); err != nil {
+				return err
+			}
 			s, ins, err := g.loadInstances(o.Out, o.Instances)
 			if err != nil {
+				return err
+			}
+			if err := o.App.checkDeb(s); err != nil {
 				return err
 			}
 			b, err := o.Build.resolve()
 			if err != nil {
 				return err
 			}
-			return buildPackages(cmd, g, o.Out, s, ins, b)
+			if err := buildPackages(cmd, g, o.Out, s, ins, b); err != nil {
+				return err
+			}
+			return o.App.writeAll(cmd, g, s, o.Out, ins, b)
 		},
 	}
 	cmd.Flags().StringVarP(&o.Out, "out", "o", "", "output directory (required)")
 	cmd.Flags().StringSliceVarP(&o.Instances, "instance", "i", nil, "only these instances (default: all)")
 	o.Build.register(cmd)
+	o.App.register(cmd, "in every instance's directory")
 	return cmd
 }
 
@@ -87,6 +102,7 @@ func buildPackages(cmd *cobra.Command, g *globalOptions, out string, s *site.Sit
 		"instances", len(ins), "out", out)
 	start := time.Now()
 	b.Progress = func(p string) { log.Info("built package", "path", p) }
+	b.Context = cmd.Context()
 	paths, err := packaging.WriteAll(out, specs, b)
 	if err != nil {
 		return err

@@ -76,10 +76,8 @@ func (o *releaseOptions) run(cmd *cobra.Command, g *globalOptions) error {
 	if err != nil {
 		return err
 	}
-	if o.App.Deb != "" {
-		if err := o.App.checkDeb(s); err != nil {
-			return err
-		}
+	if err := o.App.checkDeb(s); err != nil {
+		return err
 	}
 	b, err := o.Build.resolve()
 	if err != nil {
@@ -97,10 +95,8 @@ func (o *releaseOptions) run(cmd *cobra.Command, g *globalOptions) error {
 	if err := buildPackages(cmd, g, pkgs, s, ins, b); err != nil {
 		return fmt.Errorf("packages: %w", err)
 	}
-	for _, in := range ins {
-		if err := o.App.write(cmd, g, s, filepath.Join(pkgs, in.Name), in.Suite, b); err != nil {
-			return fmt.Errorf("application package: %w", err)
-		}
+	if err := o.App.writeAll(cmd, g, s, pkgs, ins, b); err != nil {
+		return err
 	}
 	ro := &repoOptions{Packages: pkgs, Out: repo, SigningKey: o.SigningKey, Build: o.Build}
 	if err := ro.run(cmd, g); err != nil {

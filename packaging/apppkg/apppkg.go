@@ -1,14 +1,58 @@
-// Package apppkg packages a Python application tree the way a site's
-// InvenioRDM application package installs: into the site's virtualenv and
-// instance path, with the uwsgi and celery commands the web role's units
-// run ({virtualenv}/bin/uwsgi and {virtualenv}/bin/celery).
+// Package apppkg packages a site's InvenioRDM application as a real build
+// produces it: the virtualenv that `python3 -m venv` and `pip install` made
+// (or a `pip install --prefix` tree), installed at the site's virtualenv and
+// instance paths.
 //
-// No Python runs at build time. The virtualenv is a PEP 405 one written as
-// files: pyvenv.cfg (home /usr/bin, system site packages included, so
-// Debian's python3-flask, python3-celery and friends are importable),
-// bin/python and bin/python3 linking to Debian's /usr/bin/python3, and the
-// tree's Python packages in lib/pythonX.Y/site-packages. That is what
-// `python3 -m venv --system-site-packages` makes, less pip.
+// The tree is laid out as pip lays out a virtualenv:
+//
+//	pyvenv.cfg                      read, and written again for the installed place
+//	lib/pythonX.Y/site-packages/**  → {virtualenv}/lib/pythonX.Y/site-packages/
+//	bin/*                           → {virtualenv}/bin/ (console scripts, programs)
+//	var/instance/**                 → {instance_path}/ (invenio.cfg, templates/,
+//	                                  app_data/, static/ with dist/manifest.json)
+//	include/**, share/**            → {virtualenv}/ (pip's header and data schemes)
+//	lib64 → lib                     → the same link
+//
+// A tree that Debian's pip made with --prefix has local/lib/pythonX.Y/
+// dist-packages/ and local/bin/ instead of lib/pythonX.Y/site-packages/
+// and bin/ (Debian's Python installs below local/), and no pyvenv.cfg.
+//
+// Everything below site-packages is kept whole: packages, modules, compiled
+// extension modules (the package's Architecture is then theirs, e.g. amd64)
+// and the *.dist-info directories with their METADATA, RECORD and
+// entry_points.txt, through which Invenio finds its extensions, blueprints,
+// models, migrations and mappings. X.Y must be the hosts' Python minor
+// (PythonFor), and so must pyvenv.cfg's version. Left out: byte code
+// (__pycache__, *.pyc: it names the build directory), dot files at the top,
+// the venv's plumbing in bin/ (python*, pip*, activate*: the package links
+// bin/python and bin/python3 to Debian's /usr/bin/python3 itself) and
+// var/instance/assets/ (webpack's project directory with node_modules, which
+// nothing reads once static/dist is built). Anything else at the top is an
+// error. When var/instance/static/ exists it must hold dist/manifest.json
+// (ManifestPath), the webpack manifest InvenioRDM's pages load through.
+//
+// Relocation, as pip would have done installing in place. The build
+// directory is Options.BuildPrefix, else what the tree tells
+// (DetectBuildPrefix). Commands in bin/ whose shebang names a Python
+// interpreter (the build directory's, also behind pip's long-path
+// trampoline, or the system's that a --prefix build names) run
+// {virtualenv}/bin/python3 instead, and their RECORD lines get the new
+// hashes. Then any other text file that still contains the build directory
+// is refused, naming the file, and so is compiled code whose run path
+// points there: either would break once installed. The exceptions are read
+// by pip only, never to import or run anything: a dist-info's RECORD and
+// direct_url.json (where a local project came from); Options.AllowBuildPrefix
+// adds the site's own. An editable install (pip install -e: __editable__*,
+// *.egg-link, a .pth adding an absolute directory, a direct_url.json saying
+// editable) is refused: it points into a source directory the hosts do not
+// have. A tree built at the installed path itself needs no relocation.
+//
+// The virtualenv is a PEP 405 one of Debian's Python: pyvenv.cfg with home
+// /usr/bin and the tree's include-system-site-packages (true for a --prefix
+// tree, which was built against the system's packages). A real build brings
+// pip's uWSGI and Celery; a tree without bin/uwsgi or bin/celery (the
+// fixture application uses Debian's) gets wrappers, and the package depends
+// on what they run:
 //
 //   - bin/uwsgi execs Debian's uwsgi-core with --plugin python3,logfile
 //     ahead of the caller's arguments, so the roles' own ini (virtualenv = …,
@@ -20,11 +64,17 @@
 //     stdio loggers (plugin logfile).
 //   - bin/celery execs bin/python3 -m celery (python3-celery).
 //
-// Both set PYTHONDONTWRITEBYTECODE, so no __pycache__ appears below the
-// package's directories and removing the package leaves nothing behind.
+// postinst byte-compiles site-packages with the virtualenv's Python, as
+// Debian's py3compile does, after removing what an older version compiled
+// (and the directories dpkg kept for it when an upgrade dropped a module):
+// without byte code InvenioRDM would compile its few hundred packages at
+// every process start, the invenio user being unable to store the result.
+// postrm remove deletes the byte code again, as py3clean does, so that dpkg
+// leaves no directory behind.
 //
-// The package is tied to the target's Python minor version (the
-// site-packages directory is named after it) and says so in Depends.
+// The shared libraries compiled code links to are the site's to name
+// (Options.Depends): no Python runs at build time, and nothing here maps
+// sonames to Debian packages.
 package apppkg
 
 import (
@@ -39,6 +89,7 @@ import (
 	"strconv"
 	"strings"
 
+	"gitlab.tugraz.at/invenio/invenio-infra/internal/escape"
 	"gitlab.tugraz.at/invenio/invenio-infra/packaging"
 	"gitlab.tugraz.at/invenio/invenio-infra/site"
 	"gitlab.tugraz.at/invenio/invenio-infra/systemd"
@@ -55,12 +106,12 @@ const UwsgiPlugins = "python3,logfile"
 // SystemPython is the interpreter the virtualenv links to.
 const SystemPython = "/usr/bin/python3"
 
-// StaticDir is the directory of a tree that goes to {instance_path}/static.
-const StaticDir = "static"
+// UwsgiDepends are what the uwsgi wrapper runs: Debian's uWSGI and its
+// Python 3 plugin.
+var UwsgiDepends = []string{"uwsgi-core", "uwsgi-plugin-python3"}
 
-// BaseDepends are what every packaged application needs: uWSGI with its
-// Python 3 plugin and Celery, all from Debian.
-var BaseDepends = []string{"uwsgi-core", "uwsgi-plugin-python3", "python3-celery"}
+// CeleryDepends are what the celery wrapper runs: Debian's Celery.
+var CeleryDepends = []string{"python3-celery"}
 
 // Options describe one application package.
 type Options struct {
@@ -72,11 +123,20 @@ type Options struct {
 	App site.Application
 	// Python is the target's Python minor version, e.g. "3.11"; see PythonFor.
 	Python string
-	// Depends are the Debian packages of the libraries the tree imports;
-	// BaseDepends and the Python version range are added.
+	// Depends are the Debian packages of the libraries the tree uses from
+	// the system (shared libraries of compiled code, system site packages);
+	// the Python version range and what the wrappers run are added.
 	Depends []string
-	// Synopsis is the one-line description; default names the tree's packages.
+	// Synopsis is the one-line description; default names the virtualenv.
 	Synopsis string
+	// BuildPrefix is the directory the tree was built in; default what the
+	// tree tells (DetectBuildPrefix). Without either nothing is relocated
+	// or refused for naming it.
+	BuildPrefix string
+	// AllowBuildPrefix are path.Match patterns of tree paths (e.g.
+	// "var/instance/static/dist/*.map") that may contain the build
+	// directory: files the site knows mention it harmlessly.
+	AllowBuildPrefix []string
 }
 
 // PythonFor returns the Python minor version a Debian suite ships
@@ -116,50 +176,128 @@ func (o Options) check() error {
 			errs = append(errs, fmt.Errorf("%s %q: want an absolute clean path below /", what, p))
 		}
 	}
+	if p := o.BuildPrefix; p != "" && (!path.IsAbs(p) || path.Clean(p) != p || p == "/") {
+		errs = append(errs, fmt.Errorf("build prefix %q: want an absolute clean path below /", p))
+	}
+	for _, pat := range o.AllowBuildPrefix {
+		if _, err := path.Match(pat, ""); err != nil {
+			errs = append(errs, fmt.Errorf("allowed pattern %q: %w", pat, err))
+		}
+	}
 	return errors.Join(errs...)
 }
 
-// Spec reads the application tree and returns its package. The tree holds
-// Python packages (directories with __init__.py) and modules (*.py) at its
-// top, which go into the virtualenv's site-packages, and optionally
-// static/, which goes to {instance_path}/static. __pycache__, *.pyc and
-// dot files are left out; anything else at the top, symlinks and special
-// files are errors.
+// Spec reads the application tree (laid out as the package documentation
+// says) and returns its package.
 func Spec(tree fs.FS, o Options) (packaging.Spec, error) {
 	if err := o.check(); err != nil {
 		return packaging.Spec{}, fmt.Errorf("application package: %w", err)
 	}
-	code, mods, err := treeFiles(tree, o)
+	l, err := o.read(tree)
 	if err != nil {
 		return packaging.Spec{}, fmt.Errorf("application tree: %w", err)
 	}
-	files := append(venvFiles(o), code...)
-	files = append(files, packaging.File{Path: o.App.InstancePath, Mode: fs.ModeDir | 0o755})
+	arch, err := architecture(l)
+	if err != nil {
+		return packaging.Spec{}, fmt.Errorf("application tree: %w", err)
+	}
 	return packaging.Spec{
-		Name:       o.Name,
-		Section:    "python",
-		Maintainer: o.Maintainer,
-		Synopsis:   synopsis(o, mods),
-		Description: "The Python application " + strings.Join(mods, ", ") + " in the virtualenv " + o.App.Virtualenv + "\n" +
-			"(Python " + o.Python + " with Debian's system packages), the uwsgi and celery\n" +
-			"commands that the InvenioRDM web role's units run from there, and the\n" +
-			"instance path " + o.App.InstancePath + ".",
-		Depends:          depends(o),
-		Files:            files,
-		LintianOverrides: overrides(o),
-		Maint:            systemd.Maint{Remove: []string{removeSnippet(o, mods)}},
+		Name:             o.Name,
+		Section:          "python",
+		Architecture:     arch,
+		Maintainer:       o.Maintainer,
+		Synopsis:         synopsis(o),
+		Description:      description(o, l),
+		Depends:          depends(o, l),
+		Files:            files(o, l),
+		LintianOverrides: overrides(o, l, arch),
+		Maint: systemd.Maint{
+			Configure: []string{compileSnippet(o)},
+			Remove:    []string{cleanSnippet(o)},
+		},
 	}, nil
 }
 
-func synopsis(o Options, mods []string) string {
+// read reads the tree, relocates it and runs every check on it.
+func (o Options) read(tree fs.FS) (*layout, error) {
+	cfg, err := readPyvenv(tree)
+	if err != nil {
+		return nil, err
+	}
+	if err := cfg.checkVersion(o.Python); err != nil {
+		return nil, err
+	}
+	l, err := readTree(tree, o, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkStatic(tree, l); err != nil {
+		return nil, err
+	}
+	if !l.scripts["celery"] && !cfg.systemSite {
+		return nil, errors.New("bin/celery: missing, and pyvenv.cfg leaves the system's site packages out, " +
+			"so a celery command run by Debian's Celery could not import it: pip install celery into the virtualenv")
+	}
+	if err := o.checkEditable(l); err != nil {
+		return nil, err
+	}
+	prefix := o.BuildPrefix
+	if prefix == "" {
+		prefix = DetectBuildPrefix(tree)
+	}
+	if err := o.relocate(l, prefix); err != nil {
+		return nil, err
+	}
+	return l, o.checkLeftovers(l, prefix)
+}
+
+// files are the package's files: the virtualenv's own, the tree's, and the
+// instance path.
+func files(o Options, l *layout) []packaging.File {
+	out := venvFiles(o, l)
+	instance := false
+	for _, e := range l.entries {
+		out = append(out, e.File)
+		instance = instance || e.Path == o.App.InstancePath
+	}
+	if !instance {
+		out = append(out, packaging.File{Path: o.App.InstancePath, Mode: fs.ModeDir | 0o755})
+	}
+	return out
+}
+
+func synopsis(o Options) string {
 	if o.Synopsis != "" {
 		return o.Synopsis
 	}
-	return "InvenioRDM application (" + strings.Join(mods, ", ") + ") in " + o.App.Virtualenv
+	return "InvenioRDM application of the site in " + o.App.Virtualenv
 }
 
-func depends(o Options) []string {
-	d := append(o.pythonDepends(), BaseDepends...)
+// maxListed is how many distributions the description names.
+const maxListed = 12
+
+func description(o Options, l *layout) string {
+	dists := strings.Join(l.dists, ", ")
+	if len(l.dists) > maxListed {
+		dists = strings.Join(l.dists[:maxListed], ", ") + fmt.Sprintf(" and %d more", len(l.dists)-maxListed)
+	}
+	if dists == "" {
+		dists = "no recorded distribution"
+	}
+	return "The site's Python application as pip built it, in the virtualenv\n" +
+		o.App.Virtualenv + " (Python " + o.Python + "): " + dists + ".\n\n" +
+		"It also ships the instance directory " + o.App.InstancePath + " and the\n" +
+		"uwsgi and celery commands that the InvenioRDM web role's units run."
+}
+
+func depends(o Options, l *layout) []string {
+	d := o.pythonDepends()
+	if !l.scripts["uwsgi"] {
+		d = append(d, UwsgiDepends...)
+	}
+	if !l.scripts["celery"] {
+		d = append(d, CeleryDepends...)
+	}
 	for _, x := range o.Depends {
 		if !slices.Contains(d, x) {
 			d = append(d, x)
@@ -169,166 +307,78 @@ func depends(o Options) []string {
 }
 
 // overrides are the lintian tags such a package triggers by design: it
-// lives in /opt, as the site's real application does.
-func overrides(o Options) []string {
+// lives in /opt, as the site's real application does, its commands run the
+// virtualenv's Python (which sees the virtualenv's packages; Debian's own
+// does not), and its compiled modules are built as pip builds them, not
+// with Debian's flags.
+func overrides(o Options, l *layout, arch string) []string {
+	var tags []string
 	for _, p := range []string{o.App.Virtualenv, o.App.InstancePath} {
 		if strings.HasPrefix(p, "/opt/") {
-			return []string{"dir-or-file-in-opt [opt/*]"}
+			tags = append(tags, "dir-or-file-in-opt [opt/*]")
+			break
 		}
 	}
-	return nil
-}
-
-// removeSnippet deletes what Python may have left in the package's
-// directories (byte code written by a command run without the wrappers),
-// which would keep dpkg from removing them.
-func removeSnippet(o Options, mods []string) string {
-	var paths []string
-	for _, m := range mods {
-		paths = append(paths, shellQuote(path.Join(o.sitePackages(), m)))
-	}
-	return "rm -rf " + strings.Join(paths, " ") + "\n" +
-		"rmdir --ignore-fail-on-non-empty -p " + shellQuote(o.sitePackages()) + " 2>/dev/null || true"
-}
-
-func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
-
-// venvFiles are the virtualenv's own files: pyvenv.cfg, the interpreter
-// links and the uwsgi and celery wrappers.
-func venvFiles(o Options) []packaging.File {
-	v := o.App.Virtualenv
-	return []packaging.File{
-		{Path: v + "/pyvenv.cfg", Mode: 0o644, Body: []byte(pyvenvCfg(o))},
-		{Path: v + "/bin/python3", Mode: fs.ModeSymlink | 0o777, Body: []byte(SystemPython)},
-		{Path: v + "/bin/python", Mode: fs.ModeSymlink | 0o777, Body: []byte("python3")},
-		{Path: v + "/bin/uwsgi", Mode: 0o755, Body: []byte(uwsgiWrapper(o))},
-		{Path: v + "/bin/celery", Mode: 0o755, Body: []byte(celeryWrapper(o))},
-	}
-}
-
-// pyvenvCfg is the PEP 405 marker that makes v a virtualenv of Debian's
-// Python with the system's site packages.
-func pyvenvCfg(o Options) string {
-	return "home = " + path.Dir(SystemPython) + "\n" +
-		"include-system-site-packages = true\n" +
-		"version = " + o.Python + "\n"
-}
-
-func uwsgiWrapper(o Options) string {
-	return "#!/bin/sh\n" +
-		"# uwsgi of the virtualenv " + o.App.Virtualenv + ": Debian's uWSGI with the plugins\n" +
-		"# a pip installed uWSGI has built in (Python 3, the file and stdio loggers),\n" +
-		"# loaded before the caller's options so that an ini with\n" +
-		"# \"virtualenv = " + o.App.Virtualenv + "\" and \"strict = true\" works as it is.\n" +
-		"# Written by invenio-infra app package.\n" +
-		"PYTHONDONTWRITEBYTECODE=1\n" +
-		"export PYTHONDONTWRITEBYTECODE\n" +
-		"exec " + Uwsgi + " --plugin " + UwsgiPlugins + " \"$@\"\n"
-}
-
-func celeryWrapper(o Options) string {
-	return "#!/bin/sh\n" +
-		"# celery of the virtualenv " + o.App.Virtualenv + ": Debian's Celery run by the\n" +
-		"# virtualenv's Python, which sees the application and the system's packages.\n" +
-		"# Written by invenio-infra app package.\n" +
-		"exec " + o.App.Virtualenv + "/bin/python3 -B -m celery \"$@\"\n"
-}
-
-// treeFiles returns the tree's files at their installed paths and the
-// names of its top-level Python packages and modules, sorted.
-func treeFiles(tree fs.FS, o Options) ([]packaging.File, []string, error) {
-	var files []packaging.File
-	var mods []string
-	err := fs.WalkDir(tree, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil || p == "." {
-			return err
+	python := o.App.Virtualenv + "/bin/python3"
+	for _, e := range l.entries {
+		if interp, _ := shebang(e.Body); strings.HasPrefix(e.key, "bin/") && interp == python {
+			tags = append(tags, "wrong-path-for-interpreter "+python+" != "+SystemPython+" ["+strings.TrimPrefix(o.App.Virtualenv, "/")+"/bin/*]")
+			break
 		}
-		if skipped(d.Name()) {
-			if d.IsDir() {
-				return fs.SkipDir
-			}
-			return nil
-		}
-		dst, mod, err := destination(tree, p, d, o)
-		if err != nil || dst == "" {
-			return err
-		}
-		if mod != "" {
-			mods = append(mods, mod)
-		}
-		f, err := treeFile(tree, p, d, dst)
-		if err != nil {
-			return err
-		}
-		files = append(files, f)
-		return nil
-	})
-	if err != nil {
-		return nil, nil, err
 	}
-	if len(mods) == 0 {
-		return nil, nil, errors.New("no Python package (a directory with __init__.py) or module (*.py) at its top")
+	if arch != "all" {
+		tags = append(tags, compiledOverrides...)
 	}
-	return files, mods, nil
+	return tags
 }
 
-// skipped reports whether a name is left out of the package.
-func skipped(name string) bool {
-	return name == "__pycache__" || strings.HasPrefix(name, ".") || strings.HasSuffix(name, ".pyc") || strings.HasSuffix(name, ".pyo")
+// compiledOverrides are what lintian says of compiled code that pip built
+// (wheels from PyPI or a build on the runner): not stripped, not hardened
+// with Debian's flags. The package is the site's build, not Debian's.
+var compiledOverrides = []string{
+	"unstripped-binary-or-object",
+	"shared-library-lacks-prerequisites",
 }
 
-// destination maps a tree path to its installed path. For a top-level
-// Python package or module it also returns the module's name.
-func destination(tree fs.FS, p string, d fs.DirEntry, o Options) (dst, mod string, err error) {
-	top, _, nested := strings.Cut(p, "/")
-	switch {
-	case top == StaticDir:
-		return path.Join(o.App.InstancePath, p), "", nil
-	case nested:
-		return path.Join(o.sitePackages(), p), "", nil
-	case d.IsDir():
-		if _, err := fs.Stat(tree, path.Join(p, "__init__.py")); err != nil {
-			return "", "", fmt.Errorf("%s: a directory that is neither a Python package (no __init__.py) nor %s/", p, StaticDir)
-		}
-		return path.Join(o.sitePackages(), p), p, nil
-	case strings.HasSuffix(p, ".py"):
-		return path.Join(o.sitePackages(), p), strings.TrimSuffix(p, ".py"), nil
-	}
-	return "", "", fmt.Errorf("%s: only Python packages, *.py modules and %s/ belong at the top of an application tree", p, StaticDir)
+// compileSnippet byte-compiles site-packages, as py3compile does, after
+// removing the byte code of an older version and the directories dpkg
+// kept for it when the upgrade removed their modules.
+func compileSnippet(o Options) string {
+	sp := shellQuote(o.sitePackages())
+	return "# Byte-compile the application, as py3compile does: the package ships no\n" +
+		"# byte code (it would name the build directory).\n" +
+		"find " + sp + " -name __pycache__ -type d -prune -exec rm -rf {} +\n" +
+		"find " + sp + " -mindepth 1 -depth -type d -empty -delete\n" +
+		shellQuote(o.App.Virtualenv+"/bin/python3") + " -m compileall -q " + sp + " || true"
 }
 
-// treeFile reads one entry: directories 0755, files 0644 (0755 if any
-// execute bit is set), root-owned.
-func treeFile(tree fs.FS, p string, d fs.DirEntry, dst string) (packaging.File, error) {
-	switch {
-	case d.IsDir():
-		return packaging.File{Path: dst, Mode: fs.ModeDir | 0o755}, nil
-	case !d.Type().IsRegular():
-		return packaging.File{}, fmt.Errorf("%s: not a regular file or directory", p)
-	}
-	info, err := d.Info()
-	if err != nil {
-		return packaging.File{}, err
-	}
-	body, err := fs.ReadFile(tree, p)
-	if err != nil {
-		return packaging.File{}, err
-	}
-	mode := fs.FileMode(0o644)
-	if info.Mode().Perm()&0o111 != 0 {
-		mode = 0o755
-	}
-	return packaging.File{Path: dst, Mode: mode, Body: body}, nil
+// cleanSnippet deletes the byte code postinst or a command wrote, and the
+// directories dpkg kept for it, as py3clean does.
+func cleanSnippet(o Options) string {
+	sp := shellQuote(o.sitePackages())
+	return "if [ -d " + sp + " ]; then\n" +
+		"\tfind " + sp + " -name __pycache__ -type d -prune -exec rm -rf {} +\n" +
+		"\tfind " + sp + " -depth -type d -empty -delete\n" +
+		"fi\n" +
+		"rmdir --ignore-fail-on-non-empty -p " + shellQuote(path.Dir(o.sitePackages())) + " 2>/dev/null || true"
 }
+
+func shellQuote(s string) string { return escape.Shell(s) }
 
 // Write builds the package of tree into dir (created if missing) as
-// packaging.FileName and returns its path. The file is written under a
-// temporary name in dir and renamed into place.
+// packaging.FileName and returns its path; see WriteSpec.
 func Write(dir string, tree fs.FS, o Options, b packaging.BuildOptions) (string, error) {
 	sp, err := Spec(tree, o)
 	if err != nil {
 		return "", err
 	}
+	return WriteSpec(dir, sp, b)
+}
+
+// WriteSpec builds the package sp (from Spec) into dir (created if
+// missing) as packaging.FileName and returns its path. The file is written
+// under a temporary name in dir and renamed into place.
+func WriteSpec(dir string, sp packaging.Spec, b packaging.BuildOptions) (string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}

@@ -21,7 +21,8 @@ var smokeRoot = debroot.Options{
 	Suite: "bookworm",
 	Packages: []string{
 		"python3-flask", "python3-celery", "python3-psycopg2", "python3-redis",
-		"uwsgi-core", "uwsgi-plugin-python3",
+		"python3-sqlalchemy", "python3-alembic", "python3-click", "python3-kombu",
+		"uwsgi-core", "uwsgi-plugin-python3", "postgresql-client",
 		"postgresql-15", "redis-server", "rabbitmq-server", "ssl-cert", "procps",
 	},
 }
@@ -41,14 +42,18 @@ func installDeb(t *testing.T, root, deb string) {
 	require.NoError(t, err, out)
 }
 
+// Admin is the first administrator the tests' secrets files name.
+var Admin = struct{ Email, Password string }{"admin@example.org", "admin-smoke-0123456789"}
+
 // writeSecrets writes /etc/invenio/secrets.env (0640 root:invenio) with a
-// test value for every key.
+// test value for every key, and the first administrator.
 func writeSecrets(t *testing.T, root string) {
 	t.Helper()
 	var b strings.Builder
 	for _, k := range roles.SecretKeys() {
 		b.WriteString(k + "=" + strings.ToLower(strings.TrimPrefix(k, "INVENIO_")) + "-smoke-0123456789\n")
 	}
+	b.WriteString(roles.AdminKeys[0] + "=" + Admin.Email + "\n" + roles.AdminKeys[1] + "=" + Admin.Password + "\n")
 	p := filepath.Join(root, "etc/invenio/secrets.env")
 	require.NoError(t, os.WriteFile(p, []byte(b.String()), 0o640))
 	out, err := debroot.Chroot(t, root, "chown", "root:invenio", "/etc/invenio/secrets.env")

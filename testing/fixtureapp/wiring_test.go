@@ -43,18 +43,27 @@ func TestWiringInChroot(t *testing.T) {
 	root := debroot.Copy(t, debroot.Root(t, smokeRoot))
 	build := packaging.BuildOptions{Version: packaging.Version{Upstream: "1.0.0", Revision: "1"}, Epoch: time.Unix(1_700_000_000, 0)}
 
-	deb, err := apppkg.Write(t.TempDir(), fixtureapp.Tree(), fixtureapp.Options(s, dev.Suite), build)
-	require.NoError(t, err)
+	app := fixtureapp.Options(s, dev.Suite)
+	deb := appDeb(t, fixtureapp.Release1, app, build)
 	installDeb(t, root, deb)
+	next := build
+	next.Version.Upstream = fixtureapp.Release2.Version()
+	copyInto(t, root, appDeb(t, fixtureapp.Release2, app, next), "/tmp/app-release2.deb")
+	next.Version.Upstream = fixtureapp.ReleaseBroken.Version()
+	copyInto(t, root, appDeb(t, fixtureapp.ReleaseBroken, app, next), "/tmp/app-broken.deb")
 	debroot.Unpack(t, root, roleDebs(t, roles.Plan(s, dev), build)...)
 	out, err := debroot.Chroot(t, root, "systemd-sysusers", "/usr/lib/sysusers.d/invenio.conf")
 	require.NoError(t, err, out)
 	writeSecrets(t, root)
 	prepareServices(t, root, dev)
+	sharedStorage(t, root, s)
 
 	start := time.Now()
 	out = inNamespaces(t, root, wiringScript(s, dev))
 	t.Logf("namespaces script (%s):\n%s", time.Since(start).Round(time.Millisecond), out)
+	checkSetUpOnce(t, root, out, "1.0.0-1")
+	checkUpgradeOnce(t, root, out, "1.0.0-1", "2.0.0-1")
+	checkFailedUpgrade(t, root, out, "2.0.0-1", "3.0.0-1")
 	assert.Contains(t, out, "invenio-provision: done")
 	assert.Contains(t, out, "rabbitmq users: invenio \n", "the definitions made the app user; the new node never made guest")
 	assert.NotContains(t, out, "deleting guest", "a new node needs no rabbitmqctl call to lose guest")
@@ -67,7 +76,40 @@ func TestWiringInChroot(t *testing.T) {
 	assert.Regexp(t, `post task: 202 \{"id":"[0-9a-f-]{36}"\}`, out)
 	assert.Regexp(t, `task: 200 \{"id":"[0-9a-f-]{36}","result":\{"payload":\{"n":42\},"worker":"[^"]+"\},"state":"SUCCESS"\}`, out)
 	assert.Regexp(t, regexp.MustCompile(`beat: 200 \{"count":1,"hosts":\{"[^"]+":`), out, "beat's heartbeat reached Redis through a worker")
+	assert.Regexp(t, `login: 200 \{"email":"admin@example.org","host":"[^"]+","id":1,"roles":\["admin"\]\}`, out, "the first admin from the secrets file logs in")
+	assert.Contains(t, out, "bad login: 401")
+	assert.Regexp(t, `post file: 201 \{"checksum":"md5:[0-9a-f]{32}","host":"[^"]+","key":"wired.txt","location":"/storage/data","size":6,"uri":"/storage/data/[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f-]{32}/data"\}`, out,
+		"the file goes to the database's files location, laid out as invenio-files-rest lays it out")
+	assert.Contains(t, out, "get file: 200 shared")
+	assert.Contains(t, out, "files location: default-location /storage/data t")
 	assert.NotContains(t, out, "FAILED:")
+}
+
+// appDeb packages release r of the fixture's virtualenv tree as the site's
+// application package.
+func appDeb(t *testing.T, r fixtureapp.Release, o apppkg.Options, b packaging.BuildOptions) string {
+	t.Helper()
+	tree, err := fixtureapp.Tree(r, o.Python)
+	require.NoError(t, err)
+	deb, err := apppkg.Write(t.TempDir(), tree, o, b)
+	require.NoError(t, err)
+	return deb
+}
+
+// copyInto copies a file into root at path.
+func copyInto(t *testing.T, root, src, path string) {
+	t.Helper()
+	b, err := os.ReadFile(src)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(root, path), b, 0o644))
+}
+
+// sharedStorage makes the shared storage's mountpoint a directory of the
+// invenio user, as the mounted storage is on a web host.
+func sharedStorage(t *testing.T, root string, s *site.Site) {
+	t.Helper()
+	out, err := debroot.Chroot(t, root, "install", "-d", "-o", "invenio", "-g", "invenio", "-m", "0750", s.Storage.Mountpoint)
+	require.NoError(t, err, out)
 }
 
 // roleDebs builds the role packages' .deb files.
@@ -128,7 +170,7 @@ func wiringScript(s *site.Site, in site.Instance) string {
 	call := func(label, method, path, body string) string {
 		return callOn("8001", host, label, method, path, body)
 	}
-	return wiringServices(in, pg) + `
+	return wiringServices(in, pg) + setupTwice("setup") + `
 # The application, as its units run it.
 ` + asApp + venv + `/bin/uwsgi --ini /etc/invenio/uwsgi/ui.ini --http-socket 127.0.0.1:8000 >"$R/tmp/ui.log" 2>&1 &
 ` + asApp + venv + `/bin/uwsgi --ini /etc/invenio/uwsgi/api.ini --http-socket 127.0.0.1:8001 >"$R/tmp/api.log" 2>&1 &
@@ -158,8 +200,14 @@ until out=$(` + call("beat", "GET", "/api/fixture/beat", "") + `) && echo "$out"
     i=$((i+1)); [ $i -lt 60 ] || { echo "$out"; fail "beat"; }; sleep 1
 done
 echo "$out"
+` + call("login", "POST", "/api/fixture/login", `{"email": "`+Admin.Email+`", "password": "`+Admin.Password+`"}`) + `
+` + call("bad login", "POST", "/api/fixture/login", `{"email": "`+Admin.Email+`", "password": "wrong"}`) + `
+` + callOn("8001", host, "post file", "POST", "/api/fixture/files/wired.txt", "shared") + `
+` + callOn("8001", host, "get file", "GET", "/api/fixture/files/wired.txt", "") + `
+echo "files location: $(` + psql(`SELECT name, uri, "default" FROM files_location`) + ` | tr '|' ' ')"
+` + upgradeScript() + `
 chroot "$R" runuser -u postgres -- /usr/lib/postgresql/` + pg + `/bin/pg_ctl -D /var/lib/postgresql/` + pg + `/main -m fast stop >/dev/null || true
-`
+` + databaseDownScript()
 }
 
 // callOn is the client's command line for one request to a port.
@@ -183,7 +231,7 @@ cat >"$R/tmp/client.py" <<'EOF'
 ` + jsonClient + `
 EOF
 fail() { echo "FAILED: $*"; for f in "$R"/tmp/*.log; do echo "--- $f"; tail -n 40 "$f"; done; exit 1; }
-chroot "$R" systemd-tmpfiles --create /usr/lib/tmpfiles.d/invenio.conf
+chroot "$R" sh -c 'systemd-tmpfiles --create /usr/lib/tmpfiles.d/invenio*.conf'
 
 # The services, with the roles' configuration.
 chroot "$R" install -d -o postgres -g postgres /var/run/postgresql

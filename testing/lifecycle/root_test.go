@@ -30,6 +30,7 @@ func baseOptions() debroot.Options {
 		Packages: []string{
 			"nginx", "postgresql-" + roles.PostgreSQLVersion(suite), "redis-server", "rabbitmq-server", "exim4-daemon-light",
 			"logrotate", "procps", "ceph-common",
+			"postgresql-client", "python3-psycopg2", // invenio-setup (invenio-web)
 		},
 	}
 }

@@ -1,17 +1,22 @@
 """Tests of the fixture application on the host, against no real service.
 
-Run by fixtureapp_test.go with Debian's /usr/bin/python3:
-    PYTHONPATH=app python3 -m unittest discover -s tests
+Run by fixtureapp_test.go with Debian's /usr/bin/python3, with PYTHONPATH
+naming a site-packages directory that holds invenio_app and its dist-info
+(FIXTURE_HEADS: the alembic heads the release has):
+    PYTHONPATH=SITE python3 -m unittest discover -s tests
 """
 
 import importlib
+import io
 import os
 import tempfile
 import unittest
 import warnings
 from unittest import mock
 
-from invenio_app import config, factory, tasks, views
+from click.testing import CliRunner
+
+from invenio_app import cli, config, db, entrypoints, factory, tasks, views
 from invenio_app.celery import celery
 
 HOST = "repository.example.org"
@@ -51,10 +56,14 @@ class ConfigTest(unittest.TestCase):
         self.assertEqual(config.trusted_hosts({"APP_ALLOWED_HOSTS": ["a"]}), ["a"])
         self.assertIsNone(config.trusted_hosts({}))
 
-    def test_files_root(self):
-        self.assertEqual(config.files_root({"FILES_LOCATION_URI": "file:///storage/data"}), "/storage/data")
-        self.assertEqual(config.files_root({"FILES_LOCATION_URI": "/storage/data"}), "/storage/data")
-        self.assertIsNone(config.files_root({}))
+    def test_search_hosts(self):
+        cfg = config.from_env({"INVENIO_SEARCH_HOSTS": "[{'host': '10.0.0.3', 'port': 9200}]"})
+        self.assertEqual(config.search_hosts(cfg), [("10.0.0.3", 9200)])
+        self.assertEqual(config.search_hosts({}), [])
+
+    def test_no_files_location_setting(self):
+        # InvenioRDM reads its files location from the database only.
+        self.assertFalse(hasattr(config, "files_root"))
 
 
 class PingTest(unittest.TestCase):
@@ -165,20 +174,34 @@ class ServicesTest(unittest.TestCase):
         self.assertEqual(got["result"]["payload"], {"n": 42})
         self.assertIn("worker", got["result"])
 
-    def test_files_round_trip(self):
-        with tempfile.TemporaryDirectory() as d:
-            env = dict(ENV, INVENIO_FILES_LOCATION_URI=d)
-            api = factory.create_api(env).test_client()
-            h = {"Host": HOST}
-            r = api.post("/fixture/files/hello.txt", data=b"shared", headers=h)
-            self.assertEqual(r.status_code, 201)
-            self.assertEqual(api.get("/fixture/files/hello.txt", headers=h).data, b"shared")
-            self.assertTrue(os.path.exists(os.path.join(d, "fixture", "hello.txt")))
-            self.assertEqual(api.get("/fixture/files/missing", headers=h).status_code, 404)
-            self.assertEqual(api.post("/fixture/files/..x", data=b"", headers=h).status_code, 400)
+    def test_files_need_the_database(self):
+        r = self.api.post("/fixture/files/a.txt", data=b"x", headers={"Host": HOST})
+        self.assertEqual(r.status_code, 503)
+        self.assertEqual(r.get_json()["service"], "postgresql")
 
-    def test_files_without_storage_is_404(self):
-        self.assertEqual(self.get("/fixture/files/a").status_code, 404)
+    def test_login_needs_the_database(self):
+        r = self.api.post("/fixture/login", json={"email": "a@b.c", "password": "x"}, headers={"Host": HOST})
+        self.assertEqual(r.status_code, 503)
+
+    def test_store_streams_in_chunks(self):
+        reads = []
+
+        class Stream(io.BytesIO):
+            def read(self, n=-1):
+                reads.append(n)
+                return super().read(n)
+
+        body = os.urandom(3 * views.CHUNK + 17)
+        with tempfile.TemporaryDirectory() as d:
+            fid, path, size, checksum = views.store(d, Stream(body))
+            self.assertEqual(path, os.path.join(d, fid[0:2], fid[2:4], fid[4:], "data"))
+            with open(path, "rb") as f:
+                self.assertEqual(f.read(), body)
+            self.assertEqual(os.listdir(os.path.dirname(path)), ["data"], "no temporary file left")
+        self.assertEqual(size, len(body))
+        self.assertTrue(checksum.startswith("md5:"))
+        self.assertTrue(all(n == views.CHUNK for n in reads), reads)
+        self.assertGreaterEqual(len(reads), 4)
 
 
 class EntryPointsTest(unittest.TestCase):
@@ -192,7 +215,7 @@ class EntryPointsTest(unittest.TestCase):
         self.assertEqual(mod.celery.main, "invenio_app")
         self.assertIn("fixture.heartbeat", mod.celery.conf.beat_schedule["fixture-heartbeat"]["task"])
         importlib.import_module("invenio_app.tasks")
-        self.assertEqual(mod.celery.conf.include, ["invenio_app.tasks"])
+        self.assertEqual(list(mod.celery.conf.include), ["invenio_app.tasks"])
         self.assertIn("fixture.echo", mod.celery.tasks)
 
     def test_celery_reads_broker_and_backend(self):
@@ -205,6 +228,47 @@ class EntryPointsTest(unittest.TestCase):
         self.assertEqual(app.conf.broker_url, "amqp://invenio:pw@10.0.0.3:5672/invenio")
         self.assertEqual(app.conf.result_backend, "redis://:pw@10.0.0.3:6379/2")
         celery.set_current()  # a new Celery app makes itself the current one
+
+
+class DistInfoTest(unittest.TestCase):
+    """What the application finds through its dist-info's entry points."""
+
+    def test_groups_name_the_applications_parts(self):
+        self.assertEqual(entrypoints.modules(entrypoints.TASKS), ["invenio_app.tasks"])
+        self.assertEqual(entrypoints.modules(entrypoints.MODELS), ["invenio_app.models"])
+        (alembic_dir,) = entrypoints.directories(entrypoints.ALEMBIC)
+        self.assertTrue(os.path.isdir(alembic_dir))
+
+    def test_blueprints_come_from_entry_points(self):
+        app = factory.create_api(ENV)
+        self.assertIn("fixture", app.blueprints)
+        self.assertIn("fixture_ui", factory.create_ui(ENV).blueprints)
+
+    def test_alembic_heads_are_the_releases(self):
+        self.assertEqual(db.heads(), os.environ["FIXTURE_HEADS"].split())
+
+    def test_without_dist_info_nothing_is_found(self):
+        with mock.patch.object(entrypoints.metadata, "entry_points", lambda **kw: []):
+            with self.assertRaisesRegex(LookupError, "dist-info"):
+                factory.create_api(ENV)
+
+    def test_cli_commands_are_the_flask_commands_entry_points(self):
+        with mock.patch.dict(os.environ, ENV):
+            out = CliRunner().invoke(cli.cli, ["--help"], prog_name="invenio")
+        self.assertEqual(out.exit_code, 0, out.output)
+        for cmd in ("db", "alembic", "files", "roles", "access", "users", "index",
+                    "rdm-records", "communities", "rdm", "queues"):
+            self.assertRegex(out.output, r"(?m)^  %s\b" % cmd)
+
+    def test_search_steps_without_an_engine_say_stand_in(self):
+        env = dict(ENV, INVENIO_SEARCH_HOSTS="[{'host': '127.0.0.1', 'port': 1}]")
+        from invenio_app import search
+
+        with mock.patch.dict(os.environ, env):
+            with mock.patch.object(search, "WAIT", 0.1):
+                out = CliRunner().invoke(cli.cli, ["index", "init"], prog_name="invenio")
+        self.assertEqual(out.exit_code, 0, out.output)
+        self.assertIn("index init: skipped: stand-in", out.output)
 
 
 if __name__ == "__main__":

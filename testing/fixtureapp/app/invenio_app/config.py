@@ -54,15 +54,19 @@ def trusted_hosts(cfg):
     return [str(h) for h in hosts]
 
 
-def files_root(cfg):
-    """Return the directory of FILES_LOCATION_URI (a path or file:// URI), or None."""
-    uri = cfg.get("FILES_LOCATION_URI")
-    if not uri:
-        return None
-    uri = str(uri)
-    if uri.startswith("file://"):
-        uri = uri[len("file://"):]
-    return uri
+def search_hosts(cfg):
+    """Return SEARCH_HOSTS as (host, port) pairs (a list of dicts, as invenio-search reads it)."""
+    hosts = cfg.get("SEARCH_HOSTS") or []
+    if isinstance(hosts, (dict, str)):
+        hosts = [hosts]
+    out = []
+    for h in hosts:
+        if isinstance(h, dict):
+            out.append((str(h.get("host", "localhost")), int(h.get("port", 9200))))
+        else:
+            host, _, port = str(h).rpartition(":") if ":" in str(h) else (str(h), "", "9200")
+            out.append((host, int(port or 9200)))
+    return out
 
 
 def broker_url(cfg):

@@ -1,11 +1,17 @@
-"""Application factories of the UI and the REST API applications."""
+"""Application factories of the UI and the REST API applications.
+
+As invenio-base's factories do, they register the blueprints that the
+invenio_base.blueprints (UI) and invenio_base.api_blueprints (REST API)
+entry points name; an entry point's object is a blueprint or a function
+that takes the application and returns one.
+"""
 
 import socket
 
-from flask import Flask, Request, request
+from flask import Blueprint, Flask, Request, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import config
+from . import config, entrypoints
 
 HOST_HEADER = "X-Fixture-Host"
 
@@ -60,17 +66,26 @@ def _name_host(response):
     return response
 
 
+def register_blueprints(app, group):
+    """Register the blueprints of an entry point group, as invenio-base does."""
+    for obj in entrypoints.load_all(group):
+        app.register_blueprint(obj if isinstance(obj, Blueprint) else obj(app))
+
+
 def create_ui(environ=None, overrides=None):
     """Return the UI application."""
     app = create_app("ui", environ, overrides)
-    app.add_url_rule("/", "index", lambda: "invenio-infra fixture application (UI)\n")
+    register_blueprints(app, entrypoints.BLUEPRINTS)
     return app
 
 
 def create_api(environ=None, overrides=None):
     """Return the REST API application (uWSGI mounts it at /api)."""
-    from .views import blueprint
-
     app = create_app("api", environ, overrides)
-    app.register_blueprint(blueprint)
+    register_blueprints(app, entrypoints.API_BLUEPRINTS)
     return app
+
+
+def create_cli_app(environ=None, overrides=None):
+    """Return the application the invenio command runs its commands in."""
+    return create_app("cli", environ, overrides)

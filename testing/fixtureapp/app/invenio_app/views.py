@@ -3,38 +3,50 @@
 Each route touches exactly one service, so a failing check names it:
 /fixture/records PostgreSQL, /fixture/tasks RabbitMQ (and the worker) and the
 Redis result backend, /fixture/beat Redis and Celery beat, /fixture/files the
-shared storage. A service that cannot be reached gives 503 with a reason.
+files location the database names (as invenio-files-rest stores files),
+/fixture/login the accounts ``invenio users create`` made. A service that
+cannot be reached gives 503 with a reason. The schema is the set-up's
+(``invenio db create``, ``invenio alembic upgrade``): no route creates a table.
+
+The blueprint reaches the application through the invenio_base.api_blueprints
+entry point (create_blueprint), the UI's through invenio_base.blueprints.
 """
 
+import hashlib
 import json
 import os
 import re
 import socket
 import tempfile
+import uuid
 
 import psycopg2
 import redis
 from flask import Blueprint, Response, abort, current_app, jsonify, request
 from kombu.exceptions import OperationalError as BrokerError
+from werkzeug.security import check_password_hash
 
 from . import config, tasks
 from .celery import celery
 
 blueprint = Blueprint("fixture", __name__, url_prefix="/fixture")
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS fixture_records (
-    id serial PRIMARY KEY,
-    title text NOT NULL,
-    host text NOT NULL,
-    created timestamptz NOT NULL DEFAULT now()
-)
-"""
-
-# A lock number of our own, so that two hosts creating the table at once wait.
-SCHEMA_LOCK = 7316
-
 FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+# Request bodies are read in chunks of this size, as invenio-files-rest does.
+CHUNK = 64 * 1024
+
+
+def create_blueprint(app):
+    """Return the REST API's blueprint (invenio_base.api_blueprints)."""
+    return blueprint
+
+
+def create_ui_blueprint(app):
+    """Return the UI's blueprint (invenio_base.blueprints): its index page."""
+    ui = Blueprint("fixture_ui", __name__)
+    ui.add_url_rule("/", "index", lambda: "invenio-infra fixture application (UI)\n")
+    return ui
 
 
 def unavailable(service, err):
@@ -71,13 +83,9 @@ def info():
 
 
 def connect():
-    """Open a connection to SQLALCHEMY_DATABASE_URI with the schema in place."""
+    """Open a connection to SQLALCHEMY_DATABASE_URI."""
     dsn = config.database_dsn(current_app.config.get("SQLALCHEMY_DATABASE_URI"))
-    conn = psycopg2.connect(dsn, connect_timeout=5, application_name="invenio-fixture")
-    with conn, conn.cursor() as cur:
-        cur.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
-        cur.execute(SCHEMA)
-    return conn
+    return psycopg2.connect(dsn, connect_timeout=5, application_name="invenio-fixture")
 
 
 def record(row):
@@ -170,42 +178,130 @@ def beat():
     return jsonify({"hosts": hosts, "count": len(hosts)})
 
 
-def file_path(name):
-    """Return the path of a file on the shared storage, or abort."""
-    root = config.files_root(current_app.config)
-    if not root:
-        abort(Response("no shared storage configured (INVENIO_FILES_LOCATION_URI)\n", 404))
+def default_location(cur):
+    """Return the default files location's (id, directory), or abort with 503.
+
+    The location is the row ``invenio files location create --default``
+    made, never a setting: InvenioRDM reads it from the database.
+    """
+    cur.execute('SELECT id, uri FROM files_location WHERE "default" ORDER BY id LIMIT 1')
+    row = cur.fetchone()
+    if row is None:
+        abort(unavailable("files", "no default files location: run invenio files location create --default"))
+    uri = row[1]
+    return row[0], uri[len("file://"):] if uri.startswith("file://") else uri
+
+
+def check_name(name):
+    """Abort with 400 unless name is a plain file name."""
     if not FILE_NAME.match(name):
         abort(Response("bad file name\n", 400))
-    return root, os.path.join(root, "fixture", name)
 
 
-@blueprint.route("/files/<name>", methods=["POST", "PUT"])
-def write_file(name):
-    """Write the request body to the shared storage (atomically)."""
-    root, path = file_path(name)
+def store(root, stream):
+    """Write stream in chunks below root as invenio-files-rest lays files out.
+
+    Returns the file's path, size and md5 checksum. The file is written under
+    a temporary name, synced and renamed, so a reader never sees half of it.
+    """
+    fid = str(uuid.uuid4())
+    path = os.path.join(root, fid[0:2], fid[2:4], fid[4:], "data")
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    body = request.get_data()
+    digest, size = hashlib.md5(), 0
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=os.path.dirname(path))
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(body)
+            while True:
+                chunk = stream.read(CHUNK)
+                if not chunk:
+                    break
+                f.write(chunk)
+                digest.update(chunk)
+                size += len(chunk)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
-        os.unlink(tmp)
+        if os.path.exists(tmp):
+            os.unlink(tmp)
         raise
-    return jsonify({"name": name, "size": len(body), "host": socket.gethostname()}), 201
+    return fid, path, size, "md5:" + digest.hexdigest()
+
+
+@blueprint.route("/files/<name>", methods=["POST", "PUT"])
+def write_file(name):
+    """Stream the request body to the default files location; record it in the database."""
+    check_name(name)
+    conn = connect()
+    try:
+        with conn, conn.cursor() as cur:
+            location, root = default_location(cur)
+            fid, path, size, checksum = store(root, request.stream)
+            cur.execute(
+                "INSERT INTO files_files (id, key, uri, size, checksum, location_id)"
+                " VALUES (%s, %s, %s, %s, %s, %s)"
+                " ON CONFLICT (key) DO UPDATE SET id = EXCLUDED.id, uri = EXCLUDED.uri,"
+                " size = EXCLUDED.size, checksum = EXCLUDED.checksum, location_id = EXCLUDED.location_id",
+                (fid, name, path, size, checksum, location),
+            )
+    finally:
+        conn.close()
+    return jsonify({"key": name, "size": size, "checksum": checksum, "uri": path,
+                    "location": root, "host": socket.gethostname()}), 201
 
 
 @blueprint.route("/files/<name>", methods=["GET"])
 def read_file(name):
-    """Return a file from the shared storage, or 404."""
-    _, path = file_path(name)
+    """Stream a file back from where the database says it is, or 404."""
+    check_name(name)
+    conn = connect()
     try:
-        with open(path, "rb") as f:
-            body = f.read()
-    except FileNotFoundError:
+        with conn, conn.cursor() as cur:
+            cur.execute("SELECT uri FROM files_files WHERE key = %s", (name,))
+            row = cur.fetchone()
+    finally:
+        conn.close()
+    if row is None:
         abort(404)
-    return Response(body, mimetype="application/octet-stream")
+    try:
+        f = open(row[0], "rb")
+    except FileNotFoundError:
+        abort(unavailable("files", "%s is in the database but not on the storage" % row[0]))
+
+    def chunks():
+        with f:
+            while True:
+                b = f.read(CHUNK)
+                if not b:
+                    return
+                yield b
+
+    return Response(chunks(), mimetype="application/octet-stream")
+
+
+@blueprint.route("/login", methods=["POST"])
+def login():
+    """Check an account's email and password as invenio-accounts would: 200 or 401."""
+    data = request.get_json(silent=True) or {}
+    email, password = str(data.get("email", "")), str(data.get("password", ""))
+    conn = connect()
+    try:
+        with conn, conn.cursor() as cur:
+            cur.execute(
+                "SELECT id, password, active, confirmed_at IS NOT NULL FROM accounts_user WHERE email = %s",
+                (email,),
+            )
+            row = cur.fetchone()
+            roles = []
+            if row is not None:
+                cur.execute(
+                    "SELECT r.name FROM accounts_role r JOIN accounts_userrole ur ON ur.role_id = r.id"
+                    " WHERE ur.user_id = %s ORDER BY r.name", (row[0],))
+                roles = [r[0] for r in cur.fetchall()]
+    finally:
+        conn.close()
+    if row is None or not row[1] or not check_password_hash(row[1], password):
+        return jsonify({"error": "invalid email or password"}), 401
+    if not row[2] or not row[3]:
+        return jsonify({"error": "account not active or not confirmed"}), 401
+    return jsonify({"id": row[0], "email": email, "roles": roles, "host": socket.gethostname()})
