@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 
+	"gitlab.tugraz.at/invenio/invenio-infra/internal/escape"
 	"gitlab.tugraz.at/invenio/invenio-infra/site"
 )
 
@@ -31,7 +32,7 @@ echo "hostkey=$(ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub | cut -d' ' -f2
 echo "machineid=$(cat /etc/machine-id)"
 `
 	if g.Has(site.RoleWeb) {
-		s += `echo "tlskey=$(stat -c '%a %U %G' ` + shellQuote(t.site.TLS.Key) + `)"` + "\n"
+		s += `echo "tlskey=$(stat -c '%a %U %G' ` + escape.Shell(t.site.TLS.Key) + `)"` + "\n"
 	}
 	if g.Has(site.RoleServices) {
 		s += `echo "snakeoil=$(stat -c '%a %U %G' /etc/ssl/private/ssl-cert-snakeoil.key)"` + "\n"

@@ -344,26 +344,24 @@ var compiledOverrides = []string{
 // removing the byte code of an older version and the directories dpkg
 // kept for it when the upgrade removed their modules.
 func compileSnippet(o Options) string {
-	sp := shellQuote(o.sitePackages())
+	sp := escape.Shell(o.sitePackages())
 	return "# Byte-compile the application, as py3compile does: the package ships no\n" +
 		"# byte code (it would name the build directory).\n" +
 		"find " + sp + " -name __pycache__ -type d -prune -exec rm -rf {} +\n" +
 		"find " + sp + " -mindepth 1 -depth -type d -empty -delete\n" +
-		shellQuote(o.App.Virtualenv+"/bin/python3") + " -m compileall -q " + sp + " || true"
+		escape.Shell(o.App.Virtualenv+"/bin/python3") + " -m compileall -q " + sp + " || true"
 }
 
 // cleanSnippet deletes the byte code postinst or a command wrote, and the
 // directories dpkg kept for it, as py3clean does.
 func cleanSnippet(o Options) string {
-	sp := shellQuote(o.sitePackages())
+	sp := escape.Shell(o.sitePackages())
 	return "if [ -d " + sp + " ]; then\n" +
 		"\tfind " + sp + " -name __pycache__ -type d -prune -exec rm -rf {} +\n" +
 		"\tfind " + sp + " -depth -type d -empty -delete\n" +
 		"fi\n" +
-		"rmdir --ignore-fail-on-non-empty -p " + shellQuote(path.Dir(o.sitePackages())) + " 2>/dev/null || true"
+		"rmdir --ignore-fail-on-non-empty -p " + escape.Shell(path.Dir(o.sitePackages())) + " 2>/dev/null || true"
 }
-
-func shellQuote(s string) string { return escape.Shell(s) }
 
 // Write builds the package of tree into dir (created if missing) as
 // packaging.FileName and returns its path; see WriteSpec.
