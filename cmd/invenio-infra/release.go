@@ -102,7 +102,11 @@ func (o *releaseOptions) run(cmd *cobra.Command, g *globalOptions) error {
 			return fmt.Errorf("application package: %w", err)
 		}
 	}
-	ro := &repoOptions{Packages: pkgs, Out: repo, SigningKey: o.SigningKey, Build: o.Build}
+	// DIR/apt holds this build's packages only: a rebuild into the same DIR
+	// (same version, other bytes, a new throwaway key) replaces it, as the
+	// packages are replaced. Keeping earlier releases is `repo`'s, over the
+	// repository that is published.
+	ro := &repoOptions{Packages: pkgs, Out: repo, SigningKey: o.SigningKey, Build: o.Build, KeepReleases: 1}
 	if err := ro.run(cmd, g); err != nil {
 		return fmt.Errorf("repository: %w", err)
 	}

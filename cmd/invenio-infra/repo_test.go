@@ -275,3 +275,19 @@ func TestRepoKeepsEarlierReleases(t *testing.T) {
 		assert.Contains(t, stderr, fmt.Sprintf("kept=%d", 9*(len(c.web)-1)), "the log says how many packages were kept")
 	}
 }
+
+// TestReleaseRebuildsRepository: `release` into the same DIR again, with
+// a new throwaway key (so a keyring package of the same version with other
+// bytes), replaces DIR/apt instead of keeping earlier packages.
+func TestReleaseRebuildsRepository(t *testing.T) {
+	t.Setenv("SOURCE_DATE_EPOCH", testEpoch)
+	t.Setenv(signing.EnvKey, "")
+	out := filepath.Join(t.TempDir(), "out")
+	for range 2 {
+		code, _, stderr := run(t, "release", "-q", "--out", out, "--instance", "prod", "--skip-images", "--version", "1.0.0")
+		require.Equal(t, 0, code, stderr)
+	}
+	index, err := os.ReadFile(filepath.Join(out, "apt/dists/prod/main/binary-amd64/Packages"))
+	require.NoError(t, err)
+	assert.Equal(t, 1, strings.Count(string(index), "Package: "+roles.KeyringPackage+"\n"))
+}
