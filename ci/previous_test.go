@@ -92,16 +92,16 @@ func TestPublishPrevious(t *testing.T) {
 		"--version", "1.0.0", "--signing-key", key)
 
 	dir, _ := publishTree(t, "Repository Team", nil)
-	require.NoError(t, os.RemoveAll(filepath.Join(dir, "out/apt")))
 	require.NoError(t, os.Rename(filepath.Join(work, "packages-1.1.0"), filepath.Join(dir, "out/packages")))
 	vars := append(gitlabVars(srv.URL), "CI_PAGES_URL="+srv.URL)
 	apt := filepath.Join(dir, "out/apt")
 
+	require.DirExists(t, apt, "publishTree wrote a repository of its own")
 	t.Run("dry run", func(t *testing.T) {
 		out, err := publish(dir, "previous")
 		require.NoError(t, err, out)
 		assert.Contains(t, out, "dry run: not fetching")
-		assert.NoDirExists(t, apt)
+		assert.NoDirExists(t, apt, "what an earlier local run left is not published over")
 		assert.Zero(t, pages.requests())
 	})
 	t.Run("server error", func(t *testing.T) {
