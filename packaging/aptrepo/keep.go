@@ -20,10 +20,10 @@ import (
 
 // DefaultKeepReleases is how many releases each suite keeps by default:
 // the one being published and the two before it. One earlier release is
-// what a rollback needs; the second covers a release that turns out bad
-// only after the next one went out (roll back two steps, or past a
-// hotfix), and three releases of an instance's packages are a few
-// megabytes, so keeping more costs little but grows without need.
+// what a rollback needs; the second covers a release found bad only after
+// the next one went out (a hotfix on top of a bad release, say). The role
+// packages take tens of kilobytes per release, so this costs little,
+// while keeping every release would grow the repository without end.
 const DefaultKeepReleases = 3
 
 // keepPrevious carries over into root the packages of the suite's
