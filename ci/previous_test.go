@@ -1,6 +1,7 @@
 package ci
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -32,14 +33,20 @@ func (f *fakePages) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	status := f.status
 	f.n++
 	f.mu.Unlock()
-	if status != 0 {
+	switch status {
+	case 0:
+	case http.StatusOK: // Pages behind access control: a login page
+		fmt.Fprintln(w, "<html><body>Sign in</body></html>")
+		return
+	default:
 		w.WriteHeader(status)
 		return
 	}
 	http.FileServer(http.Dir(f.dir)).ServeHTTP(w, r)
 }
 
-// answer makes every request answer status (0: serve the directory).
+// answer makes every request answer status (0: serve the directory; 200:
+// a login page).
 func (f *fakePages) answer(status int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -110,6 +117,14 @@ func TestPublishPrevious(t *testing.T) {
 		out, err := publish(dir, "previous", vars...)
 		require.Error(t, err, out)
 		assert.Contains(t, out, "/dists/prod/InRelease: HTTP 502")
+		assert.NoDirExists(t, apt)
+	})
+	t.Run("login page", func(t *testing.T) {
+		pages.answer(http.StatusOK)
+		defer pages.answer(0)
+		out, err := publish(dir, "previous", vars...)
+		require.Error(t, err, out)
+		assert.Contains(t, out, "/dists/prod/InRelease is not a signed Release")
 		assert.NoDirExists(t, apt)
 	})
 	t.Run("nothing published", func(t *testing.T) {
