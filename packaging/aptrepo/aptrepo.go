@@ -183,7 +183,7 @@ func sortedUnique(s []string) []string {
 }
 
 // fill writes the whole repository into tmp; old is the repository being
-// replaced, whose by-hash files are carried over. Suites share nothing on
+// replaced, whose by-hash files and earlier releases are carried over. Suites share nothing on
 // disk, so they are written concurrently.
 func fill(tmp, old string, suites []Suite, o Options) (Result, error) {
 	res := Result{Suites: make([]SuiteResult, len(suites))}
