@@ -98,7 +98,11 @@ func (o *releaseOptions) run(cmd *cobra.Command, g *globalOptions) error {
 	if err := o.App.writeAll(cmd, g, s, pkgs, ins, b); err != nil {
 		return err
 	}
-	ro := &repoOptions{Packages: pkgs, Out: repo, SigningKey: o.SigningKey, Build: o.Build}
+	// DIR/apt holds this build's packages only: a rebuild into the same DIR
+	// (same version, other bytes, a new throwaway key) replaces it, as the
+	// packages are replaced. Keeping earlier releases is `repo`'s, over the
+	// repository that is published.
+	ro := &repoOptions{Packages: pkgs, Out: repo, SigningKey: o.SigningKey, Build: o.Build, KeepReleases: 1}
 	if err := ro.run(cmd, g); err != nil {
 		return fmt.Errorf("repository: %w", err)
 	}

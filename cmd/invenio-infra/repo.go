@@ -41,7 +41,10 @@ type repoOptions struct {
 	Packages   string
 	Out        string
 	SigningKey string
-	Build      buildOptions
+	// KeepReleases is how many releases each suite keeps when REPO holds
+	// a repository already (aptrepo.Options.KeepReleases).
+	KeepReleases int
+	Build        buildOptions
 }
 
 func newRepo(g *globalOptions) *cobra.Command {
@@ -60,11 +63,19 @@ func newRepo(g *globalOptions) *cobra.Command {
 			"The key is read from --signing-key, else from $" + signing.EnvKey + " (an\n" +
 			"armored private key or the path of a file holding one). Without either, a\n" +
 			"throwaway key signs, with a warning. REPO is written next to itself and\n" +
-			"swapped in, so a failed run leaves the previous repository untouched.",
+			"swapped in, so a failed run leaves the previous repository untouched.\n\n" +
+			"Publishing over an existing REPO keeps, per package, the versions of the\n" +
+			"last --keep-releases releases (the new one included) in the suite's pool\n" +
+			"and index, read from REPO's own indexes, so that an admin can roll a host\n" +
+			"back with `apt install invenio-web=VERSION`. A package whose name and\n" +
+			"version are published already must have the same content.",
 		Args: args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.Packages == "" || o.Out == "" {
 				return usageError{errors.New("--packages DIR and --out REPO are required")}
+			}
+			if o.KeepReleases < 1 {
+				return usageError{fmt.Errorf("--keep-releases %d: want 1 (only this release) or more", o.KeepReleases)}
 			}
 			return o.run(cmd, g)
 		},
@@ -72,6 +83,8 @@ func newRepo(g *globalOptions) *cobra.Command {
 	cmd.Flags().StringVarP(&o.Packages, "packages", "p", "", "directory of packages, DIR/<instance>/*.deb, as `packages` writes it (required)")
 	cmd.Flags().StringVarP(&o.Out, "out", "o", "", "repository directory to write (required)")
 	cmd.Flags().StringVarP(&o.SigningKey, "signing-key", "k", "", "armored private key file (default: $"+signing.EnvKey+", else a throwaway key)")
+	cmd.Flags().IntVar(&o.KeepReleases, "keep-releases", aptrepo.DefaultKeepReleases,
+		"releases of each package that a suite keeps when publishing over REPO, this one included (1: drop all earlier ones)")
 	o.Build.register(cmd)
 	return cmd
 }
@@ -104,7 +117,7 @@ func (o *repoOptions) run(cmd *cobra.Command, g *globalOptions) error {
 		return err
 	}
 	for _, sr := range res.Suites {
-		log.Info("published suite", "suite", sr.Codename, "packages", len(sr.Packages))
+		log.Info("published suite", "suite", sr.Codename, "packages", len(sr.Packages), "kept", len(sr.Kept))
 	}
 	log.Info("published repository", "out", o.Out, "seconds", time.Since(start).Seconds())
 	return nil
@@ -195,11 +208,12 @@ func publish(o *repoOptions, s *site.Site, ins []site.Instance, key *signing.Key
 	}
 	defer remove()
 	opts := aptrepo.Options{
-		Origin:  s.Name,
-		Label:   s.Name + " InvenioRDM",
-		Date:    b.Epoch,
-		Signer:  key,
-		Context: b.Context,
+		Origin:       s.Name,
+		Label:        s.Name + " InvenioRDM",
+		Date:         b.Epoch,
+		Signer:       key,
+		KeepReleases: o.KeepReleases,
+		Context:      b.Context,
 		Files: []aptrepo.File{
 			{Name: publicKeyFile, Data: key.ArmoredPublic()},
 			{Name: keyringFile, Data: key.Keyring()},

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -178,6 +180,7 @@ func TestRepoBadInputExitsTwo(t *testing.T) {
 		"missing packages":    {"", []string{"--packages", filepath.Join(t.TempDir(), "none")}},
 		"unknown instance":    {"", []string{"--packages", stray}},
 		"no flags":            {"", nil},
+		"keep no release":     {"", []string{"--packages", pkgs, "--keep-releases", "0"}},
 		"bad site: " + bad[0]: {"", []string{"--site", bad[0], "--packages", pkgs}},
 	}
 	for name, c := range cases {
@@ -244,4 +247,55 @@ func unsetEnv(t *testing.T, key string) {
 	t.Helper()
 	t.Setenv(key, "")
 	require.NoError(t, os.Unsetenv(key))
+}
+
+// TestRepoKeepsEarlierReleases publishes 1.1.0 over 1.0.0: the suite keeps
+// both, the keyring package included; --keep-releases 1 drops 1.0.0.
+func TestRepoKeepsEarlierReleases(t *testing.T) {
+	v1 := builtPackages(t, "--instance", "prod")
+	v2 := filepath.Join(t.TempDir(), "packages")
+	code, _, stderr := run(t, "packages", "-q", "--out", v2, "--version", "1.1.0", "--instance", "prod")
+	require.Equal(t, 0, code, stderr)
+	key := generatedKey(t)
+	repo := filepath.Join(t.TempDir(), "repo")
+	index := filepath.Join(repo, "dists/prod/main/binary-amd64/Packages")
+	for _, c := range []struct {
+		pkgs, version, keep string
+		web                 []string
+	}{
+		{v1, "1.0.0", "3", []string{"1.0.0-1"}},
+		{v2, "1.1.0", "3", []string{"1.0.0-1", "1.1.0-1"}},
+		{v2, "1.1.0", "1", []string{"1.1.0-1"}},
+	} {
+		code, _, stderr := run(t, "repo", "--packages", c.pkgs, "--out", repo, "--version", c.version, "--signing-key", key, "--keep-releases", c.keep)
+		require.Equal(t, 0, code, stderr)
+		data, err := os.ReadFile(index)
+		require.NoError(t, err)
+		for _, name := range []string{"invenio-web", roles.KeyringPackage} {
+			var got []string
+			for _, st := range strings.Split(string(data), "\n\n") {
+				if strings.HasPrefix(st, "Package: "+name+"\n") {
+					got = append(got, regexp.MustCompile(`(?m)^Version: (\S+)$`).FindStringSubmatch(st)[1])
+				}
+			}
+			assert.Equal(t, c.web, got, "%s after publishing %s with --keep-releases %s", name, c.version, c.keep)
+		}
+		assert.Contains(t, stderr, fmt.Sprintf("kept=%d", 9*(len(c.web)-1)), "the log says how many packages were kept")
+	}
+}
+
+// TestReleaseRebuildsRepository: `release` into the same DIR again, with
+// a new throwaway key (so a keyring package of the same version with other
+// bytes), replaces DIR/apt instead of keeping earlier packages.
+func TestReleaseRebuildsRepository(t *testing.T) {
+	t.Setenv("SOURCE_DATE_EPOCH", testEpoch)
+	unsetEnv(t, signing.EnvKey)
+	out := filepath.Join(t.TempDir(), "out")
+	for range 2 {
+		code, _, stderr := run(t, "release", "-q", "--out", out, "--instance", "prod", "--skip-images", "--version", "1.0.0")
+		require.Equal(t, 0, code, stderr)
+	}
+	index, err := os.ReadFile(filepath.Join(out, "apt/dists/prod/main/binary-amd64/Packages"))
+	require.NoError(t, err)
+	assert.Equal(t, 1, strings.Count(string(index), "Package: "+roles.KeyringPackage+"\n"))
 }

@@ -13,7 +13,10 @@
 // interrupted publish leaves the previous repository as it was, and
 // readers never see a half-written one. The previous generation's by-hash
 // files are carried over, so a client that fetched the old InRelease just
-// before the swap still finds the indexes it names.
+// before the swap still finds the indexes it names, and so are the
+// packages of the last releases (Options.KeepReleases): each suite's pool
+// and index keep them, so that an admin can roll a host back with
+// apt install NAME=VERSION.
 //
 // Everything is reproducible: the same .debs, Options.Date and key give
 // byte-identical indexes, Release and signatures.
@@ -83,6 +86,12 @@ type Options struct {
 	Signer Signer
 	// Files are published at the repository's root.
 	Files []File
+	// KeepReleases is how many releases of each package each suite's pool
+	// and index keep, the one published now included, when Publish
+	// replaces a repository: 1 keeps only the new one, 0 means
+	// DefaultKeepReleases. Earlier versions let an admin roll a host back
+	// with apt install NAME=VERSION.
+	KeepReleases int
 	// Context, if set, stops Publish between packages once it is done; the
 	// previous repository stays as it was.
 	Context context.Context
@@ -106,6 +115,9 @@ type Result struct {
 type SuiteResult struct {
 	Codename string
 	Packages []string
+	// Kept lists, as NAME_VERSION_ARCH, the packages of earlier releases
+	// that the suite keeps (Options.KeepReleases).
+	Kept []string
 }
 
 var codenameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`)
@@ -146,6 +158,12 @@ func prepare(suites []Suite, o Options) (Options, []Suite, error) {
 	if len(o.Architectures) == 0 {
 		o.Architectures = DefaultArchitectures
 	}
+	switch {
+	case o.KeepReleases == 0:
+		o.KeepReleases = DefaultKeepReleases
+	case o.KeepReleases < 0:
+		return o, nil, fmt.Errorf("publishing a repository: keeping %d releases: want 1 or more", o.KeepReleases)
+	}
 	for _, a := range o.Architectures {
 		if a == "all" || !archRe.MatchString(a) {
 			return o, nil, fmt.Errorf("publishing a repository: architecture %q: want a machine architecture such as amd64", a)
@@ -177,7 +195,7 @@ func sortedUnique(s []string) []string {
 }
 
 // fill writes the whole repository into tmp; old is the repository being
-// replaced, whose by-hash files are carried over. Suites share nothing on
+// replaced, whose by-hash files and earlier releases are carried over. Suites share nothing on
 // disk, so they are written concurrently.
 func fill(tmp, old string, suites []Suite, o Options) (Result, error) {
 	res := Result{Suites: make([]SuiteResult, len(suites))}
@@ -203,13 +221,18 @@ func fill(tmp, old string, suites []Suite, o Options) (Result, error) {
 	return res, nil
 }
 
-// publishSuite adds one suite's packages to the pool and writes its
-// indexes, Release and signatures.
+// publishSuite adds one suite's packages to the pool, keeps its earlier
+// releases' packages and writes its indexes, Release and signatures.
 func publishSuite(root, old string, s Suite, o Options) (SuiteResult, error) {
-	pkgs, err := addToPool(root, s, o)
+	fresh, err := addToPool(root, s, o)
 	if err != nil {
 		return SuiteResult{}, err
 	}
+	kept, err := keepPrevious(root, old, s.Codename, fresh, o.KeepReleases)
+	if err != nil {
+		return SuiteResult{}, err
+	}
+	pkgs := sortPackages(append(slices.Clone(fresh), kept...))
 	suiteDir := filepath.Join(root, "dists", s.Codename)
 	var files []indexFile
 	for _, arch := range append([]string{"all"}, o.Architectures...) {
@@ -231,8 +254,11 @@ func publishSuite(root, old string, s Suite, o Options) (SuiteResult, error) {
 		return SuiteResult{}, err
 	}
 	sr := SuiteResult{Codename: s.Codename}
-	for _, p := range pkgs {
-		sr.Packages = append(sr.Packages, fmt.Sprintf("%s_%s_%s", p.name, p.version, p.arch))
+	for _, p := range fresh {
+		sr.Packages = append(sr.Packages, p.String())
+	}
+	for _, p := range sortPackages(kept) {
+		sr.Kept = append(sr.Kept, p.String())
 	}
 	return sr, nil
 }
@@ -259,7 +285,8 @@ func writeSigned(suiteDir string, rel []byte, o Options) error {
 }
 
 // addToPool reads every .deb of s, copies it into the pool and returns
-// the packages sorted by name, version (dpkg's order) and architecture.
+// the packages sorted (sortPackages); it stops between packages once o's
+// context is done.
 func addToPool(root string, s Suite, o Options) ([]pkg, error) {
 	var pkgs []pkg
 	seen := map[string]string{}
@@ -281,6 +308,12 @@ func addToPool(root string, s Suite, o Options) ([]pkg, error) {
 		}
 		pkgs = append(pkgs, p)
 	}
+	return sortPackages(pkgs), nil
+}
+
+// sortPackages sorts pkgs in place by name, version (dpkg's order) and
+// architecture, and returns them.
+func sortPackages(pkgs []pkg) []pkg {
 	slices.SortFunc(pkgs, func(a, b pkg) int {
 		if c := strings.Compare(a.name, b.name); c != 0 {
 			return c
@@ -290,7 +323,7 @@ func addToPool(root string, s Suite, o Options) ([]pkg, error) {
 		}
 		return strings.Compare(a.arch, b.arch)
 	})
-	return pkgs, nil
+	return pkgs
 }
 
 // forArch returns the packages a binary-arch index lists: those of arch,

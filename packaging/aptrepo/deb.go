@@ -128,3 +128,8 @@ func (p pkg) stanza() control.Paragraph {
 	s.Set("SHA256", p.sha256)
 	return s
 }
+
+// String names the package as NAME_VERSION_ARCH.
+func (p pkg) String() string {
+	return fmt.Sprintf("%s_%s_%s", p.name, p.version, p.arch)
+}
