@@ -20,6 +20,12 @@ import (
 	"gitlab.tugraz.at/invenio/invenio-infra/testing/need"
 )
 
+func TestMain(m *testing.M) {
+	code := m.Run()
+	clibin.Remove()
+	os.Exit(code)
+}
+
 // bigSite writes a valid site of n all-in-one instances, large enough
 // that packages and repo run for seconds.
 func bigSite(t *testing.T, dir string, n int) string {
