@@ -334,18 +334,30 @@ func pruneUnused(dir string, age time.Duration) {
 }
 
 // mmdebstrapStopWait is how long a cancelled mmdebstrap may take to clean
-// up before it is killed.
-const mmdebstrapStopWait = 2 * time.Second
+// up before its whole process group is killed.
+const mmdebstrapStopWait = 1500 * time.Millisecond
 
 // runMmdebstrap runs mmdebstrap; a failure carries the tail of its output.
+// It runs in a process group of its own with a temporary directory of its
+// own (TMPDIR, tracked by package tempfiles): a cancelled run sends the
+// group SIGTERM, so that mmdebstrap stops its children and cleans up, and
+// SIGKILL mmdebstrapStopWait later; whatever it leaves in its temporary
+// directory goes with it.
 func runMmdebstrap(ctx context.Context, args []string) error {
+	tmp, remove, err := tempfiles.MkdirTemp("", "invenio-mmdebstrap-")
+	if err != nil {
+		return fmt.Errorf("mmdebstrap: %w", err)
+	}
+	defer remove()
 	cmd := exec.CommandContext(ctx, "mmdebstrap", args...)
-	// A cancelled run asks mmdebstrap to stop, so that it ends its children
-	// and removes its temporary files; it is killed if it has not after
-	// mmdebstrapStopWait.
-	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
-	cmd.WaitDelay = mmdebstrapStopWait
-	cmd.Env = mmdebstrapEnv(os.Environ())
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error {
+		pgid := cmd.Process.Pid
+		time.AfterFunc(mmdebstrapStopWait, func() { _ = syscall.Kill(-pgid, syscall.SIGKILL) })
+		return syscall.Kill(-pgid, syscall.SIGTERM)
+	}
+	cmd.WaitDelay = 2 * mmdebstrapStopWait
+	cmd.Env = append(mmdebstrapEnv(os.Environ()), "TMPDIR="+tmp)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
