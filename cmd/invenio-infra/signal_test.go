@@ -176,6 +176,22 @@ func TestSIGTERMStopsImage(t *testing.T) {
 		return err
 	})
 	require.NoError(t, err)
-	out, _ := exec.Command("pgrep", "-f", dir).Output()
-	assert.Empty(t, strings.TrimSpace(string(out)), "no process of the run is left")
+	assert.Empty(t, running(dir), "no process of the run is left")
+}
+
+// running returns the processes whose command line mentions s, other than
+// zombies (dead, waiting for a parent that does not reap them).
+func running(s string) []string {
+	out, _ := exec.Command("pgrep", "-f", s).Output()
+	var alive []string
+	for _, pid := range strings.Fields(string(out)) {
+		stat, err := os.ReadFile("/proc/" + pid + "/stat")
+		if err != nil {
+			continue // gone meanwhile
+		}
+		if _, rest, ok := strings.Cut(string(stat), ") "); ok && !strings.HasPrefix(rest, "Z") {
+			alive = append(alive, pid+" "+rest)
+		}
+	}
+	return alive
 }

@@ -360,7 +360,12 @@ func runMmdebstrap(ctx context.Context, args []string) error {
 	cmd.Env = append(mmdebstrapEnv(os.Environ()), "TMPDIR="+tmp)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Run(); err != nil {
+	err = cmd.Run()
+	if cmd.Process != nil {
+		// What mmdebstrap left running of its group (a stopped run) goes too.
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	}
+	if err != nil {
 		return fmt.Errorf("mmdebstrap: %w%s", err, tail(out.String(), 40))
 	}
 	return nil
