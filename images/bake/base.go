@@ -16,7 +16,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"syscall"
 	"time"
 
 	"gitlab.tugraz.at/invenio/invenio-infra/internal/tempfiles"
@@ -333,16 +332,10 @@ func pruneUnused(dir string, age time.Duration) {
 	}
 }
 
-// mmdebstrapStopWait is how long a cancelled mmdebstrap may take to clean
-// up before its whole process group is killed.
-const mmdebstrapStopWait = 1500 * time.Millisecond
-
-// runMmdebstrap runs mmdebstrap; a failure carries the tail of its output.
-// It runs in a process group of its own with a temporary directory of its
-// own (TMPDIR, tracked by package tempfiles): a cancelled run sends the
-// group SIGTERM, so that mmdebstrap stops its children and cleans up, and
-// SIGKILL mmdebstrapStopWait later; whatever it leaves in its temporary
-// directory goes with it.
+// runMmdebstrap runs mmdebstrap in a process group of its own (runGroup)
+// with a temporary directory of its own (TMPDIR, tracked by package
+// tempfiles), so that a stopped run leaves neither a process nor a file of
+// mmdebstrap's; a failure carries the tail of its output.
 func runMmdebstrap(ctx context.Context, args []string) error {
 	tmp, remove, err := tempfiles.MkdirTemp("", "invenio-mmdebstrap-")
 	if err != nil {
@@ -350,22 +343,10 @@ func runMmdebstrap(ctx context.Context, args []string) error {
 	}
 	defer remove()
 	cmd := exec.CommandContext(ctx, "mmdebstrap", args...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error {
-		pgid := cmd.Process.Pid
-		time.AfterFunc(mmdebstrapStopWait, func() { _ = syscall.Kill(-pgid, syscall.SIGKILL) })
-		return syscall.Kill(-pgid, syscall.SIGTERM)
-	}
-	cmd.WaitDelay = 2 * mmdebstrapStopWait
 	cmd.Env = append(mmdebstrapEnv(os.Environ()), "TMPDIR="+tmp)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	err = cmd.Run()
-	if cmd.Process != nil {
-		// What mmdebstrap left running of its group (a stopped run) goes too.
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-	}
-	if err != nil {
+	if err := runGroup(cmd); err != nil {
 		return fmt.Errorf("mmdebstrap: %w%s", err, tail(out.String(), 40))
 	}
 	return nil
