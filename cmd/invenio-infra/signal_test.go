@@ -20,6 +20,12 @@ import (
 	"gitlab.tugraz.at/invenio/invenio-infra/testing/need"
 )
 
+func TestMain(m *testing.M) {
+	code := m.Run()
+	clibin.Remove()
+	os.Exit(code)
+}
+
 // bigSite writes a valid site of n all-in-one instances, large enough
 // that packages and repo run for seconds.
 func bigSite(t *testing.T, dir string, n int) string {
@@ -43,9 +49,9 @@ type stopped struct {
 	log   string
 }
 
-// terminate runs the command, sends it SIGTERM once its standard error
-// has a line containing when, and waits for it to exit.
-func terminate(t *testing.T, tmpdir, when string, args ...string) stopped {
+// terminate runs the command, sends it SIGTERM delay after its standard
+// error has a line containing when, and waits for it to exit.
+func terminate(t *testing.T, tmpdir, when string, delay time.Duration, args ...string) stopped {
 	t.Helper()
 	cmd := exec.Command(clibin.Path(t), args...)
 	cmd.Env = append(os.Environ(), "TMPDIR="+tmpdir, "SOURCE_DATE_EPOCH=1767225600")
@@ -58,6 +64,7 @@ func terminate(t *testing.T, tmpdir, when string, args ...string) stopped {
 	for sc.Scan() {
 		log.WriteString(sc.Text() + "\n")
 		if sent.IsZero() && strings.Contains(sc.Text(), when) {
+			time.Sleep(delay)
 			require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
 			sent = time.Now()
 		}
@@ -105,7 +112,7 @@ func TestSIGTERMStopsPackagesAndRepo(t *testing.T) {
 	before, err := os.ReadDir(out)
 	require.NoError(t, err)
 
-	r := terminate(t, tmpdir, "built package", "packages", "--site", s, "--out", out, "--version", "1.0.1")
+	r := terminate(t, tmpdir, "built package", 0, "packages", "--site", s, "--out", out, "--version", "1.0.1")
 	assert.Equal(t, 128+15, r.code, r.log)
 	t.Logf("%s stopped %s after SIGTERM", r.cmd, r.after)
 	assert.Less(t, r.after, 5*time.Second)
@@ -116,7 +123,7 @@ func TestSIGTERMStopsPackagesAndRepo(t *testing.T) {
 	assert.Equal(t, len(before), len(after), "the previous packages stay")
 
 	repo := filepath.Join(dir, "repo")
-	r = terminate(t, tmpdir, "publishing repository", "repo", "--site", s, "--packages", out, "--out", repo, "--version", "1.0.0")
+	r = terminate(t, tmpdir, "publishing repository", 0, "repo", "--site", s, "--packages", out, "--out", repo, "--version", "1.0.0")
 	assert.Equal(t, 128+15, r.code, r.log)
 	t.Logf("%s stopped %s after SIGTERM", r.cmd, r.after)
 	assert.Less(t, r.after, 5*time.Second)
@@ -154,7 +161,8 @@ func TestSIGTERMStopsImage(t *testing.T) {
 		require.NoError(t, err, string(b))
 	}
 	cache := filepath.Join(dir, "cache")
-	r := terminate(t, tmpdir, "bootstrapping base root", "image", "--instance", "dev", "--host", "invenio-dev01",
+	// Two seconds in, mmdebstrap is downloading and unpacking.
+	r := terminate(t, tmpdir, "bootstrapping base root", 2*time.Second, "image", "--instance", "dev", "--host", "invenio-dev01",
 		"--repo", repo, "--out", filepath.Join(dir, "img"), "--cache", cache, "--stand-ins")
 	assert.Equal(t, 128+15, r.code, r.log)
 	t.Logf("%s stopped %s after SIGTERM", r.cmd, r.after)
@@ -168,6 +176,22 @@ func TestSIGTERMStopsImage(t *testing.T) {
 		return err
 	})
 	require.NoError(t, err)
-	out, _ := exec.Command("pgrep", "-f", dir).Output()
-	assert.Empty(t, strings.TrimSpace(string(out)), "no process of the run is left")
+	assert.Empty(t, running(dir), "no process of the run is left")
+}
+
+// running returns the processes whose command line mentions s, other than
+// zombies (dead, waiting for a parent that does not reap them).
+func running(s string) []string {
+	out, _ := exec.Command("pgrep", "-f", s).Output()
+	var alive []string
+	for _, pid := range strings.Fields(string(out)) {
+		stat, err := os.ReadFile("/proc/" + pid + "/stat")
+		if err != nil {
+			continue // gone meanwhile
+		}
+		if _, rest, ok := strings.Cut(string(stat), ") "); ok && !strings.HasPrefix(rest, "Z") {
+			alive = append(alive, pid+" "+rest)
+		}
+	}
+	return alive
 }

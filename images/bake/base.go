@@ -16,7 +16,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"syscall"
 	"time"
 
 	"gitlab.tugraz.at/invenio/invenio-infra/internal/tempfiles"
@@ -334,22 +333,21 @@ func pruneUnused(dir string, age time.Duration) {
 	}
 }
 
-// mmdebstrapStopWait is how long a cancelled mmdebstrap may take to clean
-// up before it is killed.
-const mmdebstrapStopWait = 2 * time.Second
-
-// runMmdebstrap runs mmdebstrap; a failure carries the tail of its output.
+// runMmdebstrap runs mmdebstrap in a process group of its own (runGroup)
+// with a temporary directory of its own (TMPDIR, tracked by package
+// tempfiles), so that a stopped run leaves neither a process nor a file of
+// mmdebstrap's; a failure carries the tail of its output.
 func runMmdebstrap(ctx context.Context, args []string) error {
+	tmp, remove, err := tempfiles.MkdirTemp("", "invenio-mmdebstrap-")
+	if err != nil {
+		return fmt.Errorf("mmdebstrap: %w", err)
+	}
+	defer remove()
 	cmd := exec.CommandContext(ctx, "mmdebstrap", args...)
-	// A cancelled run asks mmdebstrap to stop, so that it ends its children
-	// and removes its temporary files; it is killed if it has not after
-	// mmdebstrapStopWait.
-	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
-	cmd.WaitDelay = mmdebstrapStopWait
-	cmd.Env = mmdebstrapEnv(os.Environ())
+	cmd.Env = append(mmdebstrapEnv(os.Environ()), "TMPDIR="+tmp)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Run(); err != nil {
+	if err := runGroup(cmd); err != nil {
 		return fmt.Errorf("mmdebstrap: %w%s", err, tail(out.String(), 40))
 	}
 	return nil

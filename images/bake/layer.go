@@ -128,7 +128,7 @@ func chroot(ctx context.Context, root string, argv ...string) (string, error) {
 	cmd.Dir = "/"
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Run(); err != nil {
+	if err := runGroup(cmd); err != nil {
 		return out.String(), fmt.Errorf("in the image's root: %s: %w%s", strings.Join(argv, " "), err, tail(out.String(), 30))
 	}
 	return out.String(), nil

@@ -17,6 +17,7 @@ import (
 
 var (
 	once sync.Once
+	dir  string
 	path string
 	err  error
 )
@@ -27,11 +28,12 @@ func Path(t testing.TB) string {
 	t.Helper()
 	need.Tool(t, "go")
 	once.Do(func() {
-		dir, e := os.MkdirTemp("", "invenio-infra-bin-")
+		d, e := os.MkdirTemp("", "invenio-infra-bin-")
 		if e != nil {
 			err = e
 			return
 		}
+		dir = d
 		path = filepath.Join(dir, "invenio-infra")
 		out, e := exec.Command("go", "build", "-o", path, "gitlab.tugraz.at/invenio/invenio-infra/cmd/invenio-infra").CombinedOutput()
 		if e != nil {
@@ -40,4 +42,12 @@ func Path(t testing.TB) string {
 	})
 	require.NoError(t, err)
 	return path
+}
+
+// Remove removes the binary Path built, if any; a TestMain calls it after
+// the tests.
+func Remove() {
+	if dir != "" {
+		_ = os.RemoveAll(dir)
+	}
 }
