@@ -2,6 +2,7 @@ package site
 
 import (
 	"fmt"
+	"net/netip"
 	"net/url"
 	"reflect"
 	"strconv"
@@ -129,17 +130,19 @@ func checkURLChars(raw string) error {
 }
 
 // checkURLHost returns why u's host is not a DNS name of RFC 1123 labels or
-// an IP address, or nil.
+// an IP address one can connect to, or nil. Unlike a host's own address, a
+// URL's may be loopback: a host-local apt proxy (apt-cacher-ng on
+// 127.0.0.1:3142, say) serves the repository there.
 func checkURLHost(u *url.URL) error {
 	h := u.Hostname()
-	if strings.HasPrefix(u.Host, "[") {
-		if _, err := checkAddress(h); err != nil {
-			return fmt.Errorf("has the host %q, which %w", h, err)
+	if a, err := netip.ParseAddr(h); err == nil {
+		if a.IsUnspecified() || a.IsMulticast() || a.Zone() != "" {
+			return fmt.Errorf("has the host %q, which is not an address one connects to", h)
 		}
 		return nil
 	}
-	if _, err := checkAddress(h); err == nil {
-		return nil
+	if strings.HasPrefix(u.Host, "[") {
+		return fmt.Errorf("has the host %q, which is not an IPv6 address", h)
 	}
 	if err := checkDomain(h); err != nil {
 		return fmt.Errorf("has the host %q, which %w", h, err)
