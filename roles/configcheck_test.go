@@ -82,6 +82,13 @@ echo "auth: $(REDISCLI_AUTH=` + pw + ` redis-cli -h ` + addr + ` ping)"
 echo "policy: $(REDISCLI_AUTH=` + pw + ` redis-cli -h ` + addr + ` config get maxmemory-policy | tail -n 1)"
 echo "bind: $(REDISCLI_AUTH=` + pw + ` redis-cli config get bind | tail -n 1)"
 REDISCLI_AUTH=` + pw + ` redis-cli shutdown nosave || true
+# The sessions server, as invenio-redis-sessions.service runs it.
+runuser -u redis -- redis-server /etc/redis/invenio-sessions.conf --supervised no --daemonize yes --pidfile /tmp/sessions.pid --logfile /tmp/sessions.log --dir /tmp
+for i in 1 2 3 4 5 6 7 8 9 10; do redis-cli -h ` + addr + ` -p 6380 ping 2>&1 | grep -q NOAUTH && break; sleep 0.5; done
+echo "sessions noauth: $(redis-cli -h ` + addr + ` -p 6380 ping 2>&1)"
+echo "sessions policy: $(REDISCLI_AUTH=` + pw + ` redis-cli -h ` + addr + ` -p 6380 config get maxmemory-policy | tail -n 1)"
+echo "sessions maxmemory: $(REDISCLI_AUTH=` + pw + ` redis-cli -h ` + addr + ` -p 6380 config get maxmemory | tail -n 1)"
+REDISCLI_AUTH=` + pw + ` redis-cli -p 6380 shutdown nosave || true
 '`
 		out, err := exec.Command("unshare", "--net", "sh", "-c", script, "sh", root).CombinedOutput()
 		require.NoError(t, err, string(out))
@@ -89,6 +96,9 @@ REDISCLI_AUTH=` + pw + ` redis-cli shutdown nosave || true
 		assert.Contains(t, string(out), "auth: PONG")
 		assert.Contains(t, string(out), "policy: "+s.EffectiveSizing(dev).Redis.Policy)
 		assert.Contains(t, string(out), "bind: 127.0.0.1 -::1 "+addr)
+		assert.Contains(t, string(out), "sessions noauth: NOAUTH", "the sessions Redis refuses commands without auth")
+		assert.Contains(t, string(out), "sessions policy: noeviction", "sessions are never evicted")
+		assert.Contains(t, string(out), "sessions maxmemory: 268435456", "the site's sessions_maxmemory, 256mb")
 		auth, err := os.Stat(filepath.Join(root, "etc/redis/invenio-auth.conf"))
 		require.NoError(t, err)
 		assert.Equal(t, os.FileMode(0o640), auth.Mode().Perm())
@@ -162,7 +172,7 @@ func devRoot(t *testing.T, s *site.Site, dev site.Instance) string {
 // servicePackages are Debian's packages of the daemons our roles configure.
 func servicePackages(in site.Instance) []string {
 	return []string{"nginx", "postgresql-" + roles.PostgreSQLVersion(in.Suite), "redis-server", "rabbitmq-server",
-		"exim4-daemon-light", "nfs-kernel-server"}
+		"exim4-daemon-light", "nfs-kernel-server", "nftables"}
 }
 
 // writeSelfSigned writes a throwaway self-signed certificate and key where

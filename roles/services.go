@@ -106,9 +106,20 @@ func postgresql(c *Context) packaging.Spec {
 	}
 }
 
+// redisSessions is the data of the sessions Redis's unit.
+type redisSessions struct {
+	Instance  string
+	Hardening systemd.HardenOptions
+}
+
 // redis is invenio-redis: Debian's redis.conf plus bind, memory policy and
-// auth, run through a drop-in.
+// auth, run through a drop-in, and a second Redis that keeps the sessions
+// and never evicts (see redis-sessions.conf.tmpl for why).
 func redis(c *Context) packaging.Spec {
+	sessions := redisSessions{
+		Instance:  c.Instance.Name,
+		Hardening: systemd.HardenOptions{ReadWritePaths: []string{"/var/lib/redis"}, Network: true},
+	}
 	return packaging.Spec{
 		Name:     "invenio-redis",
 		Section:  "database",
@@ -116,16 +127,23 @@ func redis(c *Context) packaging.Spec {
 		Description: "Runs Debian's Redis with /etc/redis/invenio.conf, which includes Debian's\n" +
 			"redis.conf and binds to localhost and " + c.ServicesAddr() + ", sets maxmemory\n" +
 			"and its policy, and requires the password from /etc/invenio/secrets.env.\n" +
-			"Without that file Redis gets a random password nobody knows, never none.",
+			"Without that file Redis gets a random password nobody knows, never none.\n" +
+			"The users' sessions live in a second Redis on port 6380,\n" +
+			"invenio-redis-sessions.service, which never evicts.",
 		Depends: []string{"invenio-common (= ${binary:Version})", "redis-server"},
 		Files: []packaging.File{
 			conf("/etc/redis/invenio.conf", "redis.conf.tmpl", c),
+			conf("/etc/redis/invenio-sessions.conf", "redis-sessions.conf.tmpl", c),
 			script("/usr/libexec/invenio/redis-auth", "redis-auth.tmpl", c),
 			dropIn("redis-server.service", "invenio.conf", systemd.RedisDropIn()),
+			unitFile("invenio-redis-sessions.service", "redis-sessions.service.tmpl", sessions),
 		},
 		Maint: systemd.Maint{
-			Purge: []string{"rm -f /etc/redis/invenio-auth.conf"},
-			Units: []systemd.UnitAction{{Name: "redis-server.service", Restart: true}},
+			Purge: []string{"rm -f /etc/redis/invenio-auth.conf /var/lib/redis/invenio-sessions.rdb"},
+			Units: []systemd.UnitAction{
+				{Name: "redis-server.service", Restart: true},
+				{Name: "invenio-redis-sessions.service", Enable: true, Start: true},
+			},
 		},
 	}
 }

@@ -27,14 +27,18 @@ var defaultApplication = Application{
 	UIModule:     "invenio_app.wsgi_ui:application",
 	APIModule:    "invenio_app.wsgi_rest:application",
 	CeleryApp:    "invenio_app.celery",
+	// invenio-jobs' scheduler, which InvenioRDM v13 runs as a second beat
+	// (InvenioRDM's v13 upgrade guide; invenio-jobs
+	// invenio_jobs/services/scheduler.py).
+	JobsScheduler: "invenio_jobs.services.scheduler:RunScheduler",
 }
 
 // defaultSizing fits a small VM of 2 cores and 4 GiB that runs everything:
 // 2 uWSGI processes of 2 threads each for the UI and the API, 2 Celery
 // workers, PostgreSQL's own max_connections of 100 with about a quarter of a
 // 1 GiB share of memory in shared_buffers, a 1 GiB search heap (the engine's
-// own default), a 256 MiB Redis that evicts least-recently used keys, and
-// uploads of up to 50 GiB.
+// own default), a 256 MiB Redis that evicts least-recently used keys, a
+// 128 MiB Redis for sessions that never evicts, and uploads of up to 50 GiB.
 var defaultSizing = Sizing{
 	UI:     UWSGI{Processes: 2, Threads: 2},
 	API:    UWSGI{Processes: 2, Threads: 2},
@@ -47,7 +51,7 @@ var defaultSizing = Sizing{
 		MaintenanceWorkMem: "128MB",
 	},
 	Search:      SearchSize{Heap: "1g"},
-	Redis:       Redis{MaxMemory: "256mb", Policy: "allkeys-lru"},
+	Redis:       Redis{MaxMemory: "256mb", Policy: "allkeys-lru", SessionsMaxMemory: "128mb"},
 	UploadLimit: "50G",
 }
 
@@ -107,6 +111,7 @@ func (d defaulter) application(a *Application) {
 	d.str("application.ui_module", &a.UIModule, def.UIModule)
 	d.str("application.api_module", &a.APIModule, def.APIModule)
 	d.str("application.celery_app", &a.CeleryApp, def.CeleryApp)
+	d.str("application.jobs_scheduler", &a.JobsScheduler, def.JobsScheduler)
 }
 
 // search fills the engine, the cluster name (the site's name) and the
@@ -136,6 +141,7 @@ func (d defaulter) sizing(z *Sizing) {
 	d.str("sizing.search.heap", &z.Search.Heap, def.Search.Heap)
 	d.str("sizing.redis.maxmemory", &z.Redis.MaxMemory, def.Redis.MaxMemory)
 	d.str("sizing.redis.policy", &z.Redis.Policy, def.Redis.Policy)
+	d.str("sizing.redis.sessions_maxmemory", &z.Redis.SessionsMaxMemory, def.Redis.SessionsMaxMemory)
 	d.str("sizing.upload_limit", &z.UploadLimit, def.UploadLimit)
 }
 

@@ -46,8 +46,9 @@ type Application struct {
 	// CeleryApp is the Celery application ("celery -A").
 	CeleryApp string `yaml:"celery_app" json:"celery_app"`
 	// JobsScheduler is the Celery beat scheduler class of InvenioRDM's jobs
-	// (v13 and later: "invenio_jobs.services.scheduler:RunScheduler"); when
-	// set, a second beat runs it on the beat host. Empty means no jobs beat.
+	// (v13 and later; default "invenio_jobs.services.scheduler:RunScheduler");
+	// a second beat runs it on the beat host. Written empty (jobs_scheduler: "")
+	// it turns the jobs beat off, for applications without invenio-jobs.
 	JobsScheduler string `yaml:"jobs_scheduler,omitempty" json:"jobs_scheduler,omitempty"`
 }
 
@@ -190,6 +191,9 @@ type Redis struct {
 	MaxMemory string `yaml:"maxmemory,omitempty" json:"maxmemory,omitempty" jsonschema:"pattern=^[0-9]+[kKmMgG][bB]?$"`
 	// Policy is Redis' maxmemory-policy.
 	Policy string `yaml:"policy,omitempty" json:"policy,omitempty" jsonschema:"enum=noeviction,enum=allkeys-lru,enum=allkeys-lfu,enum=volatile-lru,enum=volatile-lfu,enum=allkeys-random,enum=volatile-random,enum=volatile-ttl"`
+	// SessionsMaxMemory is maxmemory of the second Redis that keeps only the
+	// users' sessions and never evicts (noeviction), e.g. "128mb".
+	SessionsMaxMemory string `yaml:"sessions_maxmemory,omitempty" json:"sessions_maxmemory,omitempty" jsonschema:"pattern=^[0-9]+[kKmMgG][bB]?$"`
 }
 
 // Instance is one independent deployment of the application.

@@ -73,7 +73,7 @@ func TestEntryPointsAreTheSites(t *testing.T) {
 // the roles' invenio.env (or the secrets file) defines.
 var appEnv = []string{
 	"SQLALCHEMY_DATABASE_URI", "BROKER_URL", "CELERY_BROKER_URL", "CELERY_RESULT_BACKEND",
-	"CACHE_REDIS_URL", "TRUSTED_HOSTS", "APP_ALLOWED_HOSTS", "PROXYFIX_CONFIG", "WSGI_PROXIES",
+	"CACHE_REDIS_URL", "TRUSTED_HOSTS", "PROXYFIX_CONFIG", "WSGI_PROXIES",
 	"INSTANCE_PATH", "STATIC_FOLDER", "FILES_LOCATION_URI",
 }
 
