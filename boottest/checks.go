@@ -91,11 +91,14 @@ func (t *Test) expectedUnits(g *guest) (want []string, standIn string) {
 		want = append(want, "nginx.service", "invenio-ui.service", "invenio-api.service", "invenio-worker.service")
 		if g.Host.Beat {
 			want = append(want, "invenio-beat.service")
+			if t.site.Application.JobsScheduler != "" {
+				want = append(want, "invenio-jobs-beat.service")
+			}
 		}
 	}
 	if g.Has(site.RoleServices) {
 		want = append(want, "postgresql@"+roles.PostgreSQLVersion(t.in.Suite)+"-main.service",
-			"redis-server.service", "rabbitmq-server.service", "exim4.service", "invenio-provision.path")
+			"redis-server.service", "invenio-redis-sessions.service", "rabbitmq-server.service", "exim4.service", "invenio-provision.path")
 		engine := string(t.site.Search.Engine) + ".service"
 		if t.searchStandIn(g) {
 			standIn = engine
