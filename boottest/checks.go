@@ -37,6 +37,7 @@ func (t *Test) checks(ctx context.Context) {
 	}
 	suite := t.in.Name
 	t.run(ctx, suite, "load balancer: /ping and /api/ping", nil, t.lbPingCheck())
+	t.run(ctx, suite, "nginx: the client's address behind the load balancer, a forged one ignored", nil, t.clientAddressCheck())
 	t.run(ctx, suite, "postgresql: record written and read back", nil, t.recordCheck())
 	t.run(ctx, suite, "celery: task through rabbitmq, result from redis", nil, t.taskCheck())
 	t.run(ctx, suite, "celery beat: runs on exactly one host", nil, t.beatCheck())

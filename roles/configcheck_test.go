@@ -44,6 +44,16 @@ func TestConfigsParseWithTheRealDaemons(t *testing.T) {
 		require.NoError(t, os.Symlink("../sites-available/invenio", filepath.Join(root, "etc/nginx/sites-enabled/invenio")))
 		out, err := debroot.Chroot(t, root, "nginx", "-t")
 		assert.NoError(t, err, out)
+		// The files of a site that names its load balancer, which adds
+		// X-Forwarded-For or not.
+		for _, forwards := range []bool{true, false} {
+			v := site.Default()
+			v.LoadBalancer = site.LoadBalancer{Addresses: []string{"192.0.2.0/28", "2001:db8::7"}, ForwardsFor: forwards}
+			writeNginxFiles(t, root, v, dev)
+			out, err := debroot.Chroot(t, root, "nginx", "-t")
+			assert.NoError(t, err, "forwards_for %v: %s", forwards, out)
+		}
+		writeNginxFiles(t, root, s, dev)
 	})
 
 	t.Run("postgresql", func(t *testing.T) {
@@ -167,6 +177,19 @@ func devRoot(t *testing.T, s *site.Site, dev site.Instance) string {
 	}
 	debroot.Unpack(t, root, debs...)
 	return root
+}
+
+// writeNginxFiles writes the NGINX site and snippet that in's packages
+// ship for site s into root.
+func writeNginxFiles(t *testing.T, root string, s *site.Site, in site.Instance) {
+	t.Helper()
+	for _, sp := range roles.Plan(s, in) {
+		for _, f := range sp.Files {
+			if strings.HasPrefix(f.Path, "/etc/nginx/") {
+				require.NoError(t, os.WriteFile(filepath.Join(root, f.Path), f.Body, 0o644))
+			}
+		}
+	}
 }
 
 // servicePackages are Debian's packages of the daemons our roles configure.

@@ -77,6 +77,9 @@ func applyDefaults(s *Site, ps *positions) {
 	d := defaulter{ps: ps, mirror: sync.OnceValue(hostMirror)}
 	d.application(&s.Application)
 	d.search(s)
+	if !d.ps.written("load_balancer.forwards_for") {
+		s.LoadBalancer.ForwardsFor = true
+	}
 	d.str("storage.type", (*string)(&s.Storage.Type), string(StorageNone))
 	d.str("storage.mountpoint", &s.Storage.Mountpoint, DefaultMountpoint)
 	if s.Storage.Server != "" {

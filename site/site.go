@@ -22,6 +22,13 @@ type Site struct {
 	Storage Storage `yaml:"storage" json:"storage"`
 	// TLS names the certificate NGINX serves on :8080.
 	TLS TLS `yaml:"tls" json:"tls" jsonschema:"required"`
+	// LoadBalancer is what only the site knows about the load balancer in
+	// front of the web hosts (TU Graz's F5): its addresses and whether it
+	// inserts X-Forwarded-For.
+	LoadBalancer LoadBalancer `yaml:"load_balancer,omitempty" json:"load_balancer,omitempty"`
+	// AdminNetworks are the addresses and networks every host accepts SSH
+	// from; default each instance's own network.
+	AdminNetworks []string `yaml:"admin_networks,omitempty" json:"admin_networks,omitempty"`
 	// Sizing holds the site-wide sizing; an instance may override parts of it.
 	Sizing Sizing `yaml:"sizing" json:"sizing"`
 	// Instances are the independent deployments (dev, test, prod).
@@ -130,6 +137,20 @@ type TLS struct {
 	Certificate string `yaml:"certificate" json:"certificate" jsonschema:"required"`
 	// Key is the path of the PEM private key on the web hosts.
 	Key string `yaml:"key" json:"key" jsonschema:"required"`
+}
+
+// LoadBalancer describes the load balancer in front of the web hosts.
+type LoadBalancer struct {
+	// Addresses are the addresses or networks (CIDR) the load balancer
+	// connects to the web hosts from: NGINX takes the client's address from
+	// their X-Forwarded-For, and the web hosts' firewall accepts :8080 only
+	// from them. Empty: :8080 is open to every address and NGINX trusts none.
+	Addresses []string `yaml:"addresses,omitempty" json:"addresses,omitempty"`
+	// ForwardsFor says whether the load balancer adds the client's address
+	// to X-Forwarded-For (default true). When false, NGINX replaces the
+	// header, so that a client cannot make the application see another
+	// address, and the application trusts one proxy only.
+	ForwardsFor bool `yaml:"forwards_for,omitempty" json:"forwards_for,omitempty" jsonschema:"default=true"`
 }
 
 // Sizing holds the tunables of every service. In an instance, unset fields

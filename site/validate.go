@@ -30,6 +30,7 @@ func validate(file string, s *Site, ps *positions) Errors {
 	v.mail()
 	v.storage()
 	v.tls()
+	v.access()
 	v.sizing("sizing", &s.Sizing)
 	v.instances()
 	return v.errs
