@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"strings"
 )
 
 // ParseNetwork parses an address ("192.0.2.10", a network of one) or a
@@ -12,19 +13,16 @@ import (
 // addresses and zones are refused: no client reaches a host from those.
 func ParseNetwork(s string) (netip.Prefix, error) {
 	p, err := netip.ParsePrefix(s)
+	if err != nil && strings.Contains(s, "/") {
+		return netip.Prefix{}, errors.New("is not a network in CIDR notation")
+	}
 	if err != nil {
-		a, aerr := netip.ParseAddr(s)
-		if aerr != nil {
-			return netip.Prefix{}, errors.New("is neither an IPv4 or IPv6 address nor a network in CIDR notation")
+		// An address: a network of one, checked as a host's address is.
+		a, err := checkAddress(s)
+		if err != nil {
+			return netip.Prefix{}, err
 		}
-		if a.Zone() != "" {
-			return netip.Prefix{}, errors.New("has a zone; write the address without %zone")
-		}
-		if a.IsUnspecified() {
-			return netip.Prefix{}, errors.New("is the unspecified address; write 0.0.0.0/0 for every address")
-		}
-		a = a.Unmap()
-		p = netip.PrefixFrom(a, a.BitLen())
+		return netip.PrefixFrom(a, a.BitLen()), nil
 	}
 	a := p.Addr()
 	switch {
