@@ -26,16 +26,21 @@ func (t *Test) checks(ctx context.Context) {
 		t.run(ctx, suite, "every unit active, none failed", g, t.unitsCheck(g))
 		if g.Has(site.RoleServices) {
 			t.run(ctx, suite, "search engine green or yellow", g, t.searchCheck(g))
-			t.run(ctx, suite, "postgresql: scram for the app role, from web hosts only", g, t.postgresCheck(g))
-			t.run(ctx, suite, "redis: refuses commands without auth", g, t.redisCheck(g))
-			t.run(ctx, suite, "rabbitmq: app user on its vhost, guest refused", g, t.rabbitCheck(g))
-			t.run(ctx, suite, "exim: refuses to relay for other hosts", g, t.eximRefusesCheck(g))
+			// From the test client, through a hole in the firewall for the
+			// check: each daemon refuses by itself too (firewallCheck proves
+			// the port closed without the hole).
+			t.run(ctx, suite, "postgresql: scram for the app role, from web hosts only", g, t.throughFirewall(g, 5432, t.postgresCheck(g)))
+			t.run(ctx, suite, "redis: refuses commands without auth", g, t.throughFirewall(g, 6379, t.redisCheck(g)))
+			t.run(ctx, suite, "redis sessions: refuses commands without auth, never evicts", g, t.sessionsRedisCheck(g))
+			t.run(ctx, suite, "rabbitmq: app user on its vhost, guest refused", g, t.throughFirewall(g, 5672, t.rabbitCheck(g)))
+			t.run(ctx, suite, "exim: refuses to relay for other hosts", g, t.throughFirewall(g, 25, t.eximRefusesCheck(g)))
 		}
 		if g.Has(site.RoleWeb) {
 			t.run(ctx, suite, "nginx: /ping and /api/ping over TLS on :8080", g, t.webPingCheck(g))
 		}
 	}
 	suite := t.in.Name
+	t.run(ctx, suite, "firewall: service ports closed from the test client, open from the web hosts; :8080 only from the load balancer", nil, t.firewallCheck())
 	t.run(ctx, suite, "load balancer: /ping and /api/ping", nil, t.lbPingCheck())
 	t.run(ctx, suite, "nginx: the client's address behind the load balancer, a forged one ignored", nil, t.clientAddressCheck())
 	t.run(ctx, suite, "postgresql: record written and read back", nil, t.recordCheck())
@@ -88,6 +93,7 @@ func roleNames(h site.Host) string {
 // expectedUnits are the units a host's roles must have active, and the
 // search engine's unit when the image carries only a stand-in for it.
 func (t *Test) expectedUnits(g *guest) (want []string, standIn string) {
+	want = append(want, "nftables.service")
 	if g.Has(site.RoleWeb) {
 		want = append(want, "nginx.service", "invenio-ui.service", "invenio-api.service", "invenio-worker.service")
 		if g.Host.Beat {

@@ -38,7 +38,7 @@ func common(c *Context) packaging.Spec {
 			"and invenio-run helpers.\n\n" +
 			"Secrets are never part of this package: they reach a host through its\n" +
 			"cloud-init seed or an admin, in /etc/invenio/secrets.env.",
-		Depends: []string{"systemd (>= 250) | systemd-standalone-sysusers", "logrotate"},
+		Depends: []string{"systemd (>= 250) | systemd-standalone-sysusers", "logrotate", "invenio-firewall (= ${binary:Version})"},
 		Files: []packaging.File{
 			conf("/usr/lib/sysusers.d/invenio.conf", "sysusers.conf.tmpl", c),
 			conf("/usr/lib/tmpfiles.d/invenio.conf", "tmpfiles.conf.tmpl", c),

@@ -145,6 +145,22 @@ REDISCLI_AUTH=` + pw + ` redis-cli -p 6380 shutdown nosave || true
 		assert.True(t, rabbitHashMatches(t, changed, pw+"-rotated"))
 	})
 
+	t.Run("nftables", func(t *testing.T) {
+		need.Tool(t, "unshare")
+		// In a private network namespace: Debian's ruleset, then ours twice,
+		// as nftables.service's start and a reload do.
+		script := `set -e
+chroot "$1" sh -ec 'nft -f /etc/nftables.conf; nft -f ` + roles.FirewallRuleset + `; nft -f ` + roles.FirewallRuleset + `; nft list ruleset'`
+		out, err := exec.Command("unshare", "--net", "sh", "-c", script, "sh", root).CombinedOutput()
+		require.NoError(t, err, string(out))
+		assert.Equal(t, 1, strings.Count(string(out), "table inet invenio {"), "a reload replaces the table: %s", out)
+		assert.Contains(t, string(out), "table inet filter {", "Debian's table stays")
+		assert.Contains(t, string(out), "policy drop;")
+		dropIn, err := os.ReadFile(filepath.Join(root, "usr/lib/systemd/system/nftables.service.d/invenio.conf"))
+		require.NoError(t, err)
+		assert.Contains(t, string(dropIn), "ExecStart=/usr/sbin/nft -f "+roles.FirewallRuleset)
+	})
+
 	t.Run("exim4", func(t *testing.T) {
 		out, err := debroot.Chroot(t, root, "/usr/libexec/invenio/exim4-apply")
 		require.NoError(t, err, out)

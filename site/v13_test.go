@@ -22,3 +22,14 @@ func TestSessionsMaxMemory(t *testing.T) {
 	_, err := Parse("s.yaml", minimalWith("sizing: {redis: {sessions_maxmemory: 1GiB}}\n"))
 	assert.ErrorContains(t, err, `sizing.redis.sessions_maxmemory "1GiB"`)
 }
+
+// TestLoadBalancerFamily checks that a load balancer without an address of
+// an instance's family is an error (its web hosts would be unreachable).
+func TestLoadBalancerFamily(t *testing.T) {
+	_, err := Parse("s.yaml", minimalWith("load_balancer: {addresses: [\"2001:db8::/64\"]}\n"))
+	assert.ErrorContains(t, err, "load_balancer.addresses has no IPv4 address, so instance dev's web hosts would accept :8080 from nobody")
+	s := parseMinimal(t, "load_balancer: {addresses: [\"2001:db8::/64\", 198.51.100.0/28]}\n")
+	assert.True(t, s.LoadBalancer.ForwardsFor, "forwards_for defaults to true")
+	s = parseMinimal(t, "load_balancer: {addresses: [198.51.100.7], forwards_for: false}\n")
+	assert.False(t, s.LoadBalancer.ForwardsFor)
+}

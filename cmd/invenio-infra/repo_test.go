@@ -66,7 +66,7 @@ func TestRepoPublishesEveryInstance(t *testing.T) {
 		assert.Equal(t, k.Keyring(), debFile(t, kr, "."+roles.KeyringPath), "the keyring package holds the public key, only")
 		index, err := os.ReadFile(filepath.Join(repo, "dists", in, "main/binary-amd64/Packages"))
 		require.NoError(t, err)
-		assert.Equal(t, 9, strings.Count(string(index), "\nPackage: ")+1, "eight role packages and the keyring")
+		assert.Equal(t, 10, strings.Count(string(index), "\nPackage: ")+1, "nine role packages and the keyring")
 	}
 }
 
