@@ -26,6 +26,8 @@ func (t *Test) checks(ctx context.Context) {
 		t.run(ctx, suite, "every unit active, none failed", g, t.unitsCheck(g))
 		if g.Has(site.RoleServices) {
 			t.run(ctx, suite, "search engine green or yellow", g, t.searchCheck(g))
+			t.run(ctx, suite, "search engine: creates only InvenioRDM's statistics indices on the fly", g, t.searchAutoCreateCheck(g))
+			t.run(ctx, suite, "search engine: a snapshot by invenio-search-snapshot", g, t.searchSnapshotCheck(g))
 			// From the test client, through a hole in the firewall for the
 			// check: each daemon refuses by itself too (firewallCheck proves
 			// the port closed without the hole).
@@ -105,7 +107,7 @@ func (t *Test) expectedUnits(g *guest) (want []string, standIn string) {
 	}
 	if g.Has(site.RoleServices) {
 		want = append(want, "postgresql@"+roles.PostgreSQLVersion(t.in.Suite)+"-main.service",
-			"redis-server.service", "invenio-redis-sessions.service", "rabbitmq-server.service", "exim4.service", "invenio-provision.path")
+			"redis-server.service", "invenio-redis-sessions.service", "rabbitmq-server.service", "exim4.service", "invenio-provision.path", "invenio-search-snapshot.timer")
 		engine := string(t.site.Search.Engine) + ".service"
 		if t.searchStandIn(g) {
 			standIn = engine

@@ -176,57 +176,6 @@ func rabbitmq(c *Context) packaging.Spec {
 	}
 }
 
-// search is invenio-search: the engine's heap, settings, memlock and
-// vm.max_map_count; the engine's package comes from the site's source.
-func search(c *Context) packaging.Spec {
-	e := c.Engine()
-	sysctl := "/usr/lib/sysctl.d/50-invenio-search.conf"
-	return packaging.Spec{
-		Name:     "invenio-search",
-		Section:  "database",
-		Synopsis: "Search engine settings for InvenioRDM, " + c.Instance.Name + " instance",
-		Description: "Configures " + e + " for the " + c.Instance.Name + " instance: a single node\n" +
-			"named " + c.Services().Name + " in cluster " + c.ClusterName() + ", listening on localhost and\n" +
-			c.ServicesAddr() + ", with a " + c.Heap() + " heap (jvm.options.d), memory locking, and\n" +
-			"vm.max_map_count raised for it. Neither engine is in Debian: the site file\n" +
-			"names the apt source or package file it comes from.",
-		Depends: []string{"invenio-common (= ${binary:Version})", "opensearch | elasticsearch", "procps"},
-		Files: []packaging.File{
-			conf("/etc/"+e+"/jvm.options.d/50-invenio-heap.options", "search-heap.options.tmpl", c),
-			conf(sysctl, "search-sysctl.conf.tmpl", c),
-			dropIn(e+".service", "invenio.conf", systemd.SearchDropIn(e, searchSettings(c))),
-		},
-		Maint: systemd.Maint{
-			// systemd-sysctl applies the setting: at boot, and on configure
-			// through deb-systemd-invoke, which honours policy-rc.d. A plain
-			// sysctl call would set the kernel of whatever machine runs the
-			// postinst in a chroot (an image bake, piuparts): vm.* is not
-			// namespaced.
-			Units: []systemd.UnitAction{
-				{Name: e + ".service", Restart: true},
-				{Name: "systemd-sysctl.service", Restart: true},
-			},
-		},
-	}
-}
-
-// searchSettings are the engine's settings, passed as -E options by the drop-in.
-func searchSettings(c *Context) [][2]string {
-	s := [][2]string{
-		{"cluster.name", c.ClusterName()},
-		{"node.name", c.Services().Name},
-		{"network.host", "_local_," + c.ServicesAddr()},
-		{"http.port", "9200"},
-		{"discovery.type", "single-node"},
-		{"bootstrap.memory_lock", "true"},
-		{"action.auto_create_index", "false"},
-	}
-	if c.Engine() == "opensearch" {
-		return append(s, [2]string{"plugins.security.disabled", "true"})
-	}
-	return append(s, [2]string{"xpack.security.enabled", "false"})
-}
-
 // mail is invenio-mail: Exim4 as a satellite that relays the web hosts' mail
 // to the smarthost and listens internally only.
 func mail(c *Context) packaging.Spec {

@@ -16,6 +16,10 @@ const (
 	// DefaultExport is the directory a services host that serves the shared
 	// storage exports.
 	DefaultExport = "/srv/invenio/storage"
+	// DefaultSnapshotPath is the search engine's snapshot repository.
+	DefaultSnapshotPath = "/var/backups/invenio-search"
+	// DefaultSnapshotKeep is how many daily snapshots are kept.
+	DefaultSnapshotKeep = 7
 )
 
 // defaultApplication is a stock InvenioRDM application installed by a
@@ -122,6 +126,8 @@ func (d defaulter) application(a *Application) {
 func (d defaulter) search(s *Site) {
 	d.str("search.engine", (*string)(&s.Search.Engine), string(DefaultEngine))
 	d.str("search.cluster_name", &s.Search.ClusterName, s.Name)
+	d.str("search.snapshots.path", &s.Search.Snapshots.Path, DefaultSnapshotPath)
+	d.num("search.snapshots.keep", &s.Search.Snapshots.Keep, DefaultSnapshotKeep)
 	if s.Search.Apt != nil && len(s.Search.Apt.Components) == 0 && !d.ps.written("search.apt.components") {
 		s.Search.Apt.Components = []string{"main"}
 	}

@@ -78,6 +78,19 @@ type Search struct {
 	Apt *AptSource `yaml:"apt,omitempty" json:"apt,omitempty"`
 	// Deb is a local .deb file of the engine, used instead of an apt source.
 	Deb string `yaml:"deb,omitempty" json:"deb,omitempty"`
+	// Snapshots is the engine's snapshot repository, where a daily timer
+	// keeps the newest snapshots of every index (statistics live only in
+	// the engine).
+	Snapshots Snapshots `yaml:"snapshots,omitempty" json:"snapshots,omitempty"`
+}
+
+// Snapshots configures the search engine's snapshot repository.
+type Snapshots struct {
+	// Path is the repository's directory (path.repo) on the services host,
+	// best on a disk of its own; default /var/backups/invenio-search.
+	Path string `yaml:"path,omitempty" json:"path,omitempty"`
+	// Keep is how many daily snapshots are kept; default 7.
+	Keep int `yaml:"keep,omitempty" json:"keep,omitempty" jsonschema:"minimum=1,maximum=366"`
 }
 
 // AptSource is an extra apt repository with the key that signs it.

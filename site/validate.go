@@ -195,6 +195,8 @@ func (v *validator) search() {
 	if sr.Apt != nil {
 		v.aptSource("search.apt", sr.Apt)
 	}
+	v.dataDir("search.snapshots.path", sr.Snapshots.Path, DefaultSnapshotPath)
+	v.count("search.snapshots.keep", sr.Snapshots.Keep, 1, 366)
 }
 
 // aptSource checks an extra apt source.
