@@ -30,11 +30,17 @@ RELEASEFLAGS ?= --stand-ins
 # and .ci/run.
 SHELL_SCRIPTS = $(shell grep -lsE '^\#!.*\b(ba)?sh\b' $$(find scripts -type f 2>/dev/null) .ci/run 2>/dev/null)
 
+# Fuzz targets as PACKAGE:FUNCTION. `make test` runs each for TEST_FUZZTIME
+# after the tests (PKGS=./... only), `make fuzz` for FUZZTIME.
+FUZZ_TARGETS := ./roles:FuzzRender ./site:FuzzParse
+TEST_FUZZTIME ?= 30s
+FUZZTIME ?= 10m
+
 # Jobs of .gitlab-ci.yml for `make pipeline`, e.g. JOBS="lint packages"
 # (default: the whole pipeline).
 JOBS ?=
 
-.PHONY: help build deps test test-quick bench lint release pipeline clean
+.PHONY: help build deps test test-quick fuzz bench lint release pipeline clean
 
 help: ## list the targets
 	@echo "usage: make TARGET [VAR=value]"
@@ -42,7 +48,7 @@ help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
 		awk 'BEGIN {FS = ":.*?## "}; {printf "  %-11s %s\n", $$1, $$2}'
 	@echo
-	@echo "variables: PKGS=$(PKGS) TEST_TIMEOUT=$(TEST_TIMEOUT) BENCHTIME=$(BENCHTIME) BENCH=$(BENCH) GOTESTFLAGS=$(GOTESTFLAGS) OUT=$(OUT) RELEASEFLAGS=$(RELEASEFLAGS) JOBS=$(JOBS)"
+	@echo "variables: PKGS=$(PKGS) TEST_TIMEOUT=$(TEST_TIMEOUT) TEST_FUZZTIME=$(TEST_FUZZTIME) FUZZTIME=$(FUZZTIME) BENCHTIME=$(BENCHTIME) BENCH=$(BENCH) GOTESTFLAGS=$(GOTESTFLAGS) OUT=$(OUT) RELEASEFLAGS=$(RELEASEFLAGS) JOBS=$(JOBS)"
 	@echo "caches (root filesystems, image base roots, packages): \$$INVENIO_INFRA_CACHE, else \$$XDG_CACHE_HOME/invenio-infra, else ~/.cache/invenio-infra"
 
 build: ## build bin/invenio-infra
@@ -51,9 +57,16 @@ build: ## build bin/invenio-infra
 deps: ## install the host tools (apt-get, --no-install-recommends; needs root if any is missing)
 	scripts/install-deps
 
-test: deps ## run every test, slow ones too, strictly (a missing need fails): the README's test command
+test: deps ## run every test, slow ones too, strictly (a missing need fails), then each fuzz target for TEST_FUZZTIME: the README's test command
 	INVENIO_INFRA_SLOW=1 INVENIO_INFRA_STRICT=1 \
 		$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(GOTESTFLAGS) $(PKGS)
+	@if [ '$(PKGS)' = ./... ]; then $(MAKE) --no-print-directory fuzz FUZZTIME=$(TEST_FUZZTIME); fi
+
+fuzz: ## run each fuzz target (FUZZ_TARGETS) for FUZZTIME, default 10m; a finding lands in PACKAGE/testdata/fuzz/
+	@for t in $(FUZZ_TARGETS); do \
+		echo "fuzz: $${t#*:} in $${t%%:*} for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s -timeout 0 "$${t%%:*}"; \
+	done
 
 test-quick: ## run the fast tests only (go test -short, no slow tests, missing tools skip)
 	env -u INVENIO_INFRA_SLOW -u INVENIO_INFRA_STRICT \

@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"gitlab.tugraz.at/invenio/invenio-infra/internal/escape"
 )
 
 var (
@@ -44,9 +46,37 @@ func (s Spec) validateControl() error {
 	case s.Section == "" || strings.ContainsAny(s.Section, " \n"):
 		return fmt.Errorf("section %q: want an archive section such as admin, web or database", s.Section)
 	}
+	if err := s.validateFieldLines(); err != nil {
+		return err
+	}
 	for _, o := range s.LintianOverrides {
 		if strings.TrimSpace(o) == "" || strings.Contains(o, "\n") {
 			return fmt.Errorf("lintian override %q: want one tag, optionally with its context, on one line", o)
+		}
+	}
+	return nil
+}
+
+// validateFieldLines checks that every single-line control field is one
+// line: a line break would start a field of its own (Essential: yes,
+// Pre-Depends: …) in the control file.
+func (s Spec) validateFieldLines() error {
+	fields := []struct {
+		name   string
+		values []string
+	}{
+		{"Maintainer", []string{s.Maintainer}}, {"Homepage", []string{s.Homepage}}, {"Section", []string{s.Section}},
+		{"Depends", s.Depends}, {"Recommends", s.Recommends}, {"Suggests", s.Suggests}, {"Conflicts", s.Conflicts},
+		{"Breaks", s.Breaks}, {"Replaces", s.Replaces}, {"Provides", s.Provides},
+	}
+	for _, f := range fields {
+		for _, v := range f.values {
+			if v == "" && f.name == "Homepage" {
+				continue
+			}
+			if _, err := escape.DebField(v); err != nil {
+				return fmt.Errorf("%s: %w", f.name, err)
+			}
 		}
 	}
 	return nil

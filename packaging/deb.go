@@ -1,6 +1,7 @@
 package packaging
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +14,8 @@ import (
 	"github.com/goreleaser/nfpm/v2"
 	"github.com/goreleaser/nfpm/v2/deb"
 	"github.com/goreleaser/nfpm/v2/files"
+
+	"gitlab.tugraz.at/invenio/invenio-infra/internal/tempfiles"
 )
 
 // Compression is how the data member of every .deb is compressed: gzip at
@@ -45,6 +48,17 @@ type BuildOptions struct {
 	// Progress, if set, is called by WriteAll with the path of each package
 	// it has written, one call at a time.
 	Progress func(path string)
+	// Context, if set, stops Build before it starts and WriteAll between
+	// packages once it is done: a signalled run builds no more.
+	Context context.Context
+}
+
+// err returns the error of the options' context, if it is done.
+func (o BuildOptions) err() error {
+	if o.Context == nil {
+		return nil
+	}
+	return context.Cause(o.Context)
 }
 
 // withDefaults fills in the optional fields.
@@ -83,6 +97,9 @@ var distributionRe = regexp.MustCompile(`^[a-z0-9][a-z0-9.+-]*$`)
 // directories, maintainer scripts from s.Maint, a DEP-5 copyright file and
 // a changelog.Debian.gz, every timestamp o.Epoch.
 func Build(w io.Writer, s Spec, o BuildOptions) error {
+	if err := o.err(); err != nil {
+		return fmt.Errorf("package %s: %w", s.Name, err)
+	}
 	o = o.withDefaults()
 	if err := o.validate(); err != nil {
 		return fmt.Errorf("package %s: %w", s.Name, err)
@@ -90,11 +107,11 @@ func Build(w io.Writer, s Spec, o BuildOptions) error {
 	if err := s.validate(); err != nil {
 		return err
 	}
-	work, err := os.MkdirTemp("", "invenio-deb-")
+	work, remove, err := tempfiles.MkdirTemp("", "invenio-deb-")
 	if err != nil {
 		return fmt.Errorf("package %s: %w", s.Name, err)
 	}
-	defer os.RemoveAll(work)
+	defer remove()
 	info, err := nfpmInfo(work, s, o)
 	if err != nil {
 		return fmt.Errorf("package %s: %w", s.Name, err)

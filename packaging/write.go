@@ -102,6 +102,10 @@ func runJobs(tmp, dir string, jobs []job, o BuildOptions) error {
 				if failed.Load() {
 					continue
 				}
+				if errs[i] = o.err(); errs[i] != nil {
+					failed.Store(true)
+					continue
+				}
 				if errs[i] = buildFile(filepath.Join(tmp, jobs[i].rel), jobs[i].spec, o); errs[i] != nil {
 					failed.Store(true)
 					continue

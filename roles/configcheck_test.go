@@ -216,7 +216,7 @@ func servicePackages(in site.Instance) []string {
 
 // writeSelfSigned writes a throwaway self-signed certificate and key where
 // the site says NGINX finds them.
-func writeSelfSigned(t *testing.T, root, certPath, keyPath string) {
+func writeSelfSigned(t testing.TB, root, certPath, keyPath string) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	require.NoError(t, err)
@@ -232,7 +232,7 @@ func writeSelfSigned(t *testing.T, root, certPath, keyPath string) {
 	writePEM(t, filepath.Join(root, keyPath), "EC PRIVATE KEY", kder, 0o600)
 }
 
-func writePEM(t *testing.T, path, typ string, der []byte, mode os.FileMode) {
+func writePEM(t testing.TB, path, typ string, der []byte, mode os.FileMode) {
 	t.Helper()
 	require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
 	require.NoError(t, os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), mode))

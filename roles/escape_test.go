@@ -13,8 +13,9 @@ import (
 )
 
 // codeValues are the template fields that hold what this program makes, not
-// the site file: numbers, and argument strings built in code from
-// validated tokens (celery's .Args holds the specifier %H on purpose).
+// the site file: numbers, and argument strings built in code (celery's
+// .Args holds the specifier %H on purpose; the one site value in it, the
+// jobs scheduler, goes through escape.ExecArg in code).
 var codeValues = []string{
 	".UIPort", ".APIPort", ".Port", ".StatsPort", ".Processes", ".Threads",
 	".PGVersion", ".PG.MaxConnections", ".Keys", ".Args",

@@ -50,10 +50,10 @@ func Keyring(s *site.Site, in site.Instance, publicKey []byte) packaging.Spec {
 
 // sources is the instance's deb822 apt source.
 func sources(in site.Instance) []byte {
-	return []byte("# The " + in.Name + " suite of the InvenioRDM apt repository; installed by " + KeyringPackage + ".\n" +
+	return []byte("# The " + mustField(in.Name) + " suite of the InvenioRDM apt repository; installed by " + KeyringPackage + ".\n" +
 		"Types: deb\n" +
-		"URIs: " + strings.TrimRight(in.Repository, "/") + "\n" +
-		"Suites: " + in.Name + "\n" +
+		"URIs: " + mustField(strings.TrimRight(in.Repository, "/")) + "\n" +
+		"Suites: " + mustField(in.Name) + "\n" +
 		"Components: main\n" +
 		"Signed-By: " + KeyringPath + "\n")
 }

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"gitlab.tugraz.at/invenio/invenio-infra/internal/escape"
 	"gitlab.tugraz.at/invenio/invenio-infra/site"
 )
 
@@ -47,4 +48,15 @@ func writeFile(root, p string, body []byte, mode os.FileMode) error {
 		return fmt.Errorf("rendering %s: %w", p, err)
 	}
 	return nil
+}
+
+// mustField returns s as a single-line deb822 field value (escape.DebField)
+// for files built in code. Validation admits no value it refuses, so a
+// refusal is a programming error, as a failing template is.
+func mustField(s string) string {
+	v, err := escape.DebField(s)
+	if err != nil {
+		panic(fmt.Sprintf("roles: deb822 field: %v", err))
+	}
+	return v
 }

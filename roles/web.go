@@ -1,6 +1,7 @@
 package roles
 
 import (
+	"gitlab.tugraz.at/invenio/invenio-infra/internal/escape"
 	"gitlab.tugraz.at/invenio/invenio-infra/packaging"
 	"gitlab.tugraz.at/invenio/invenio-infra/systemd"
 )
@@ -122,7 +123,7 @@ func celeryUnits(c *Context) []celeryUnit {
 	if app.JobsScheduler != "" {
 		jobs := beat
 		jobs.Name, jobs.What = "jobs-beat", "beat for InvenioRDM jobs"
-		jobs.Args = "beat --loglevel=INFO --scheduler " + app.JobsScheduler + " --pidfile="
+		jobs.Args = "beat --loglevel=INFO --scheduler " + escape.ExecArg(app.JobsScheduler) + " --pidfile="
 		units = append(units, jobs)
 	}
 	return units

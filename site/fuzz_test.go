@@ -10,7 +10,7 @@ import (
 // FuzzParse feeds Parse arbitrary bytes: it must never panic, and every
 // failure must be Errors whose entries have a position and a message.
 func FuzzParse(f *testing.F) {
-	for _, pattern := range []string{"testdata/good/*.yaml", "testdata/bad/*.yaml"} {
+	for _, pattern := range []string{"testdata/good/*.yaml", "testdata/bad/*.yaml", "testdata/hostile/*.yaml"} {
 		files, err := filepath.Glob(pattern)
 		if err != nil {
 			f.Fatal(err)

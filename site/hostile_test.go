@@ -1,10 +1,15 @@
 package site
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -137,6 +142,11 @@ func TestHostileShapes(t *testing.T) {
 	for _, sh := range hostileShapes {
 		t.Run(sh.name, func(t *testing.T) {
 			data, line := hostileFile(t, sh)
+			// The files seed the render fuzz test (roles), which cannot
+			// import this table; the megabyte one it makes itself.
+			if len(data) < 64<<10 {
+				golden(t, filepath.Join("testdata/hostile", sh.name+".yaml"), data)
+			}
 			s, err := Parse("hostile.yaml", data)
 			require.Error(t, err)
 			assert.Nil(t, s)
@@ -163,6 +173,32 @@ func TestHostileShapes(t *testing.T) {
 			assert.Positive(t, found.Col)
 			assert.NotEmpty(t, found.Hint, "error without a hint: %v", found)
 			assert.Regexp(t, `^hostile\.yaml:\d+:\d+: `, found.Error())
+		})
+	}
+}
+
+// TestHostileFiles checks the site files that are not files: a FIFO without
+// a writer, /dev/zero, a directory and a file beyond the size limit each
+// fail at once with Errors (exit status 2 in the CLI).
+func TestHostileFiles(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "site.yaml")
+	require.NoError(t, syscall.Mkfifo(fifo, 0o600))
+	big := filepath.Join(dir, "big.yaml")
+	require.NoError(t, os.WriteFile(big, bytes.Repeat([]byte("#\n"), MaxFileSize), 0o644))
+	for name, tt := range map[string]struct{ path, want string }{
+		"fifo":      {fifo, "is a FIFO, not a regular file"},
+		"dev-zero":  {"/dev/zero", "is a character device, not a regular file"},
+		"directory": {dir, "is a directory, not a regular file"},
+		"too-large": {big, "is larger than 1 MiB, the limit of a site file"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			start := time.Now()
+			_, err := Load(tt.path)
+			assert.Less(t, time.Since(start), time.Second)
+			var errs Errors
+			require.True(t, errors.As(err, &errs), "want Errors, got %T: %v", err, err)
+			assert.Equal(t, tt.path+": "+tt.want, errs[0].Error()[:len(tt.path)+2+len(tt.want)])
 		})
 	}
 }

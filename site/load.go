@@ -2,13 +2,15 @@ package site
 
 import (
 	_ "embed"
+	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"gitlab.tugraz.at/invenio/invenio-infra/internal/safefile"
 )
 
 // defaultFile is the name errors in the embedded default site carry.
@@ -23,12 +25,23 @@ type source struct {
 	positions
 }
 
+// MaxFileSize bounds a site file; a real one is a few kilobytes.
+const MaxFileSize = 1 << 20
+
 // Load reads, completes and validates the site file at path. A file that is
 // wrong in any way gives an Errors value that lists every problem with its
-// line and column.
+// line and column; one that is not a regular file or holds more than
+// MaxFileSize bytes gives Errors without a position.
 func Load(path string) (*Site, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
+	data, err := safefile.Read(path, MaxFileSize)
+	var nr *safefile.NotRegularError
+	switch {
+	case errors.As(err, &nr):
+		return nil, Errors{{File: path, Msg: "is " + nr.Kind + ", not a regular file", Hint: "name the site file itself with --site"}}
+	case errors.Is(err, safefile.ErrTooLarge):
+		return nil, Errors{{File: path, Msg: "is larger than " + safefile.Size(MaxFileSize) + ", the limit of a site file",
+			Hint: "a site file is a few kilobytes; check that --site names the right file"}}
+	case err != nil:
 		return nil, fmt.Errorf("reading site file: %w", err)
 	}
 	return Parse(path, data)

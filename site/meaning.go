@@ -22,6 +22,9 @@ const (
 	// maxName bounds site and instance names: they are parts of apt suites,
 	// file names and cloud-init instance ids.
 	maxName = 32
+	// maxPackageName bounds the application's package name, part of
+	// .deb file names.
+	maxPackageName = 64
 	// maxPath bounds a path.
 	maxPath = 200
 	// maxText bounds free text such as the maintainer.

@@ -108,6 +108,9 @@ func (v *validator) application() {
 		!packagePattern.MatchString(a.Package) {
 		v.bad("application.package", a.Package, errors.New("is not a Debian package name"),
 			"use lower-case letters, digits and + - . (at least two characters), e.g. invenio-app")
+	} else if len(a.Package) > maxPackageName {
+		v.bad("application.package", shorten(a.Package), fmt.Errorf("is %d characters long; at most %d", len(a.Package), maxPackageName),
+			"a package name is part of file names: keep it short, e.g. invenio-app")
 	}
 	venv := v.dataDir("application.virtualenv", a.Virtualenv, "/opt/invenio/venv")
 	inst := v.dataDir("application.instance_path", a.InstancePath, "/opt/invenio/var/instance")

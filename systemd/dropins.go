@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"gitlab.tugraz.at/invenio/invenio-infra/internal/escape"
 )
 
 // DropInFile is the file name our packages give their drop-ins, installed as
@@ -229,20 +231,7 @@ func searchExecStart(engine string, settings [][2]string) string {
 	args := []string{"/usr/share/" + engine + "/bin/systemd-entrypoint",
 		"-p", "${PID_DIR}/" + engine + ".pid", "--quiet"}
 	for _, kv := range settings {
-		args = append(args, execQuote("-E"+kv[0]+"="+kv[1]))
+		args = append(args, escape.ExecArg("-E"+kv[0]+"="+kv[1]))
 	}
 	return strings.Join(args, " ")
-}
-
-// execQuote makes one ExecStart= argument literal: "%" and "$" are doubled
-// (no specifier or variable expansion) and an argument with blanks, quotes
-// or backslashes is double-quoted with C escapes.
-func execQuote(arg string) string {
-	arg = strings.ReplaceAll(arg, "%", "%%")
-	arg = strings.ReplaceAll(arg, "$", "$$")
-	if arg != "" && !strings.ContainsAny(arg, " \t\"'\\;") {
-		return arg
-	}
-	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\t", `\t`)
-	return `"` + r.Replace(arg) + `"`
 }

@@ -10,6 +10,7 @@ import (
 
 	"gitlab.tugraz.at/invenio/invenio-infra/images/bake"
 	"gitlab.tugraz.at/invenio/invenio-infra/images/disk"
+	"gitlab.tugraz.at/invenio/invenio-infra/internal/tempfiles"
 	"gitlab.tugraz.at/invenio/invenio-infra/packaging"
 	"gitlab.tugraz.at/invenio/invenio-infra/roles"
 	"gitlab.tugraz.at/invenio/invenio-infra/site"
@@ -149,11 +150,11 @@ func (o *imageOptions) run(cmd *cobra.Command, g *globalOptions) error {
 		return err
 	}
 	bo.Log = g.logger(cmd)
-	tmp, err := os.MkdirTemp("", "invenio-image-app-")
+	tmp, remove, err := tempfiles.MkdirTemp("", "invenio-image-app-")
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(tmp)
+	defer remove()
 	if bo.AppDeb, err = o.appDeb(cmd, g, s, ins[0], tmp, bo.Epoch); err != nil {
 		return err
 	}

@@ -5,8 +5,11 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -28,11 +31,16 @@ func run(t *testing.T, args ...string) (int, string, string) {
 }
 
 // TestBadSiteFilesWriteNothing runs every output command on every file of
-// the bad-site corpus: each must exit 2, say FILE:LINE:COL, and write nothing.
+// the bad-site corpus and on the hostile shapes of issue 12: each must exit
+// 2, say FILE:LINE:COL, and write nothing.
 func TestBadSiteFilesWriteNothing(t *testing.T) {
 	bad, err := filepath.Glob("../../site/testdata/bad/*.yaml")
 	require.NoError(t, err)
 	require.NotEmpty(t, bad)
+	hostile, err := filepath.Glob("../../site/testdata/hostile/*.yaml")
+	require.NoError(t, err)
+	require.NotEmpty(t, hostile)
+	bad = append(bad, hostile...)
 	for _, f := range bad {
 		for _, cmd := range []string{"validate", "plan", "render", "packages"} {
 			t.Run(filepath.Base(f)+"/"+cmd, func(t *testing.T) {
@@ -141,5 +149,40 @@ func TestRenderAndPackages(t *testing.T) {
 	for _, in := range []string{"dev", "test", "prod"} {
 		assert.FileExists(t, filepath.Join(dir, "debs", in, "invenio-web_2.0.0-1_all.deb"))
 		assert.FileExists(t, filepath.Join(dir, "debs", in, "invenio-services_2.0.0-1_all.deb"))
+	}
+}
+
+// TestPanicIsABug checks that a panic becomes a short report and exit
+// status 3, not the exit status of bad input.
+func TestPanicIsABug(t *testing.T) {
+	var stack []byte
+	func() {
+		defer func() {
+			recover()
+			stack = debug.Stack()
+		}()
+		var m map[string]int
+		m["x"] = 1 // a nil map: a runtime panic, as a bug would make
+	}()
+	var w bytes.Buffer
+	assert.Equal(t, exitBug, reportPanic(&w, "assignment to entry in nil map", stack))
+	assert.Contains(t, w.String(), "internal error (a bug, not a problem of your input): assignment to entry in nil map")
+	assert.Contains(t, w.String(), "main_test.go", "the report says where")
+	assert.Less(t, strings.Count(w.String(), "\n"), 6, "a short report, not the whole stack")
+}
+
+// TestSiteThatIsNoFile checks --site naming a FIFO without a writer,
+// /dev/zero and a directory: each ends at once with exit status 2.
+func TestSiteThatIsNoFile(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "site.yaml")
+	require.NoError(t, syscall.Mkfifo(fifo, 0o600))
+	for _, p := range []string{fifo, "/dev/zero", dir} {
+		start := time.Now()
+		code, _, stderr := run(t, "validate", "--site", p)
+		assert.Less(t, time.Since(start), time.Second, p)
+		assert.Equal(t, exitBadInput, code, stderr)
+		assert.Contains(t, stderr, p+": is ", "the message names the file and what it is")
+		assert.Contains(t, stderr, "not a regular file")
 	}
 }

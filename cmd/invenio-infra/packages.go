@@ -87,6 +87,7 @@ func buildPackages(cmd *cobra.Command, g *globalOptions, out string, s *site.Sit
 		"instances", len(ins), "out", out)
 	start := time.Now()
 	b.Progress = func(p string) { log.Info("built package", "path", p) }
+	b.Context = cmd.Context()
 	paths, err := packaging.WriteAll(out, specs, b)
 	if err != nil {
 		return err

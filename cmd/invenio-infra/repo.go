@@ -12,6 +12,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"gitlab.tugraz.at/invenio/invenio-infra/internal/safefile"
+	"gitlab.tugraz.at/invenio/invenio-infra/internal/tempfiles"
 	"gitlab.tugraz.at/invenio/invenio-infra/packaging"
 	"gitlab.tugraz.at/invenio/invenio-infra/packaging/aptrepo"
 	"gitlab.tugraz.at/invenio/invenio-infra/packaging/signing"
@@ -88,6 +90,7 @@ func (o *repoOptions) run(cmd *cobra.Command, g *globalOptions) error {
 	if err != nil {
 		return err
 	}
+	b.Context = cmd.Context()
 	key, err := o.key(cmd, b.Epoch)
 	if err != nil {
 		return err
@@ -186,16 +189,17 @@ func instanceNames(s *site.Site) string {
 // publish builds each instance's keyring package next to its role
 // packages' list and publishes everything.
 func publish(o *repoOptions, s *site.Site, ins []site.Instance, key *signing.Key, b packaging.BuildOptions) (aptrepo.Result, error) {
-	tmp, err := os.MkdirTemp("", "invenio-keyring-")
+	tmp, remove, err := tempfiles.MkdirTemp("", "invenio-keyring-")
 	if err != nil {
 		return aptrepo.Result{}, err
 	}
-	defer os.RemoveAll(tmp)
+	defer remove()
 	opts := aptrepo.Options{
-		Origin: s.Name,
-		Label:  s.Name + " InvenioRDM",
-		Date:   b.Epoch,
-		Signer: key,
+		Origin:  s.Name,
+		Label:   s.Name + " InvenioRDM",
+		Date:    b.Epoch,
+		Signer:  key,
+		Context: b.Context,
 		Files: []aptrepo.File{
 			{Name: publicKeyFile, Data: key.ArmoredPublic()},
 			{Name: keyringFile, Data: key.Keyring()},
@@ -229,6 +233,9 @@ func instanceDebs(dir string) ([]string, error) {
 		return nil, err
 	}
 	for _, d := range debs {
+		if err := safefile.CheckRegular(d); err != nil {
+			return nil, usageError{fmt.Errorf("--packages: %w", err)}
+		}
 		if strings.HasPrefix(filepath.Base(d), roles.KeyringPackage+"_") {
 			return nil, usageError{fmt.Errorf("%s: the keyring package is built by repo from the signing key; remove it from --packages", d)}
 		}

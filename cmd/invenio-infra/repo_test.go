@@ -41,7 +41,7 @@ func generatedKey(t *testing.T) string {
 func TestRepoPublishesEveryInstance(t *testing.T) {
 	pkgs := builtPackages(t)
 	key := generatedKey(t)
-	t.Setenv(signing.EnvKey, "")
+	unsetEnv(t, signing.EnvKey)
 	repo := filepath.Join(t.TempDir(), "repo")
 	code, _, stderr := run(t, "repo", "--packages", pkgs, "--out", repo, "--version", "1.0.0", "--signing-key", key)
 	require.Equal(t, 0, code, stderr)
@@ -119,7 +119,7 @@ func tree(t *testing.T, dir string) map[string]string {
 
 func TestRepoThrowawayKeyWarns(t *testing.T) {
 	pkgs := builtPackages(t, "--instance", "prod")
-	t.Setenv(signing.EnvKey, "")
+	unsetEnv(t, signing.EnvKey)
 	repo := filepath.Join(t.TempDir(), "repo")
 	code, _, stderr := run(t, "repo", "-q", "--packages", pkgs, "--out", repo, "--version", "1.0.0")
 	require.Equal(t, 0, code, stderr)
@@ -236,4 +236,12 @@ func TestKeyGenerate(t *testing.T) {
 	assert.Equal(t, exitBadInput, code, "key without a subcommand is a usage error")
 	code, _, _ = run(t, "key", "generate")
 	assert.Equal(t, exitBadInput, code, "--out is required")
+}
+
+// unsetEnv unsets an environment variable for the test and restores it
+// after.
+func unsetEnv(t *testing.T, key string) {
+	t.Helper()
+	t.Setenv(key, "")
+	require.NoError(t, os.Unsetenv(key))
 }

@@ -146,13 +146,13 @@ func (o *seedOptions) readTLS(opts *seed.Options) error {
 	if o.TLSCert == "" {
 		return nil
 	}
-	cert, err := os.ReadFile(o.TLSCert)
+	cert, err := readInput("--tls-cert", o.TLSCert)
 	if err != nil {
-		return fmt.Errorf("--tls-cert: %w", err)
+		return err
 	}
-	key, err := os.ReadFile(o.TLSKey)
+	key, err := readInput("--tls-key", o.TLSKey)
 	if err != nil {
-		return fmt.Errorf("--tls-key: %w", err)
+		return err
 	}
 	if _, err := seed.CheckTLS(cert, key); err != nil {
 		return fmt.Errorf("--tls-cert %s and --tls-key %s: %w", o.TLSCert, o.TLSKey, err)
@@ -189,9 +189,9 @@ func (o *seedOptions) options() (seed.Options, error) {
 
 // readSecrets reads and checks the secrets file: every key present.
 func readSecrets(path string) (seed.Secrets, error) {
-	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) {
-		return seed.Secrets{}, usageError{fmt.Errorf("secrets file: %w (make one with `invenio-infra secrets init`)", err)}
+	data, err := readInput("secrets file", path)
+	if ue := (usageError{}); errors.As(err, &ue) && errors.Is(ue.error, fs.ErrNotExist) {
+		return seed.Secrets{}, usageError{fmt.Errorf("%w (make one with `invenio-infra secrets init`)", ue.error)}
 	}
 	if err != nil {
 		return seed.Secrets{}, err
@@ -209,9 +209,9 @@ var sshKeyPrefixes = []string{"ssh-", "ecdsa-", "sk-ssh-", "sk-ecdsa-"}
 // readSSHKeys returns the public keys in an authorized_keys-style file and
 // refuses anything else, a private key above all.
 func readSSHKeys(path string) ([]string, error) {
-	data, err := os.ReadFile(path)
+	data, err := readInput("--ssh-key", path)
 	if err != nil {
-		return nil, fmt.Errorf("--ssh-key: %w", err)
+		return nil, err
 	}
 	if strings.Contains(string(data), "PRIVATE KEY") {
 		return nil, fmt.Errorf("--ssh-key %s is a private key; give the public key (.pub)", path)

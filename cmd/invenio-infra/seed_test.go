@@ -100,6 +100,9 @@ func TestSeedBadInput(t *testing.T) {
 		{append(base, "--secrets", secrets, "--ssh-key", garbage), "id.pub:1: not an SSH public key"},
 		{append(base, "--secrets", secrets, "--gateway", "10.10.1"), "--gateway"},
 		{append(base, "--secrets", secrets, "--prefix-len", "40"), "prefix length 40 too large for IPv4"},
+		{append(base, "--secrets", "/dev/zero"), "secrets file: /dev/zero is a character device, not a regular file"},
+		{append(base, "--secrets", secrets, "--ssh-key", dir), "is a directory, not a regular file"},
+		{append(base, "--secrets", secrets, "--tls-cert", "/dev/zero", "--tls-key", "/dev/zero"), "--tls-cert: /dev/zero is a character device"},
 	} {
 		code, _, stderr := run(t, c.args...)
 		assert.Equal(t, exitBadInput, code, "%v: %s", c.args, stderr)

@@ -42,6 +42,8 @@ import (
 	"gitlab.tugraz.at/invenio/invenio-infra/images/disk"
 	"gitlab.tugraz.at/invenio/invenio-infra/images/oci"
 	"gitlab.tugraz.at/invenio/invenio-infra/images/standin"
+	"gitlab.tugraz.at/invenio/invenio-infra/internal/tempfiles"
+	"gitlab.tugraz.at/invenio/invenio-infra/packaging/signing"
 	"gitlab.tugraz.at/invenio/invenio-infra/roles"
 	"gitlab.tugraz.at/invenio/invenio-infra/site"
 )
@@ -160,9 +162,11 @@ type bake struct {
 	state  MirrorState
 	cached cachedBase
 	work   string
-	root   string
-	res    *Result
-	man    Manifest
+	// removeWork removes work and forgets it (package tempfiles).
+	removeWork func()
+	root       string
+	res        *Result
+	man        Manifest
 }
 
 // Bake bakes the image that o describes.
@@ -174,8 +178,8 @@ func Bake(ctx context.Context, o Options) (*Result, error) {
 	start := time.Now()
 	b.log.Info("baking image", "image", b.o.Name, "instance", b.in.Name, "roles", b.rs.Name(), "format", string(b.o.Format))
 	defer func() {
-		if b.work != "" {
-			os.RemoveAll(b.work)
+		if b.removeWork != nil {
+			b.removeWork()
 		}
 	}()
 	for _, s := range []struct {
@@ -364,11 +368,11 @@ func (b *bake) copyBase(ctx context.Context) error {
 	if err := os.MkdirAll(tmp, 0o755); err != nil {
 		return err
 	}
-	work, err := os.MkdirTemp(tmp, b.o.Name+"-")
+	work, remove, err := tempfiles.MkdirTemp(tmp, b.o.Name+"-")
 	if err != nil {
 		return err
 	}
-	b.work = work
+	b.work, b.removeWork = work, remove
 	b.root = filepath.Join(work, "root")
 	return CopyRoot(ctx, b.cached.Root, b.root)
 }
@@ -500,9 +504,9 @@ func (b *bake) sources(l layer) ([]string, error) {
 	if a == nil {
 		return lines, nil
 	}
-	key, err := os.ReadFile(a.Key)
+	key, err := signing.ReadPublicKeyFile(a.Key)
 	if err != nil {
-		return nil, fmt.Errorf("the search engine's apt key: %w", err)
+		return nil, fmt.Errorf("the search engine's apt key (search.apt.key): %w", err)
 	}
 	if err := l.write(searchKey, string(key), 0o644); err != nil {
 		return nil, err
@@ -616,7 +620,10 @@ func dirSize(dir string) (int64, error) {
 // cleanUp removes the work directory with the image's root.
 func (b *bake) cleanUp(context.Context) error {
 	err := os.RemoveAll(b.work)
-	b.work = ""
+	if b.removeWork != nil {
+		b.removeWork()
+	}
+	b.work, b.removeWork = "", nil
 	return err
 }
 

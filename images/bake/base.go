@@ -16,7 +16,10 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
+
+	"gitlab.tugraz.at/invenio/invenio-infra/internal/tempfiles"
 )
 
 // baseFormat is part of every base key; bump it when the way base roots
@@ -248,11 +251,11 @@ func (c baseCache) ensure(ctx context.Context, b Base, st MirrorState) (cachedBa
 // build bootstraps b into a temporary directory next to final and renames
 // it into place.
 func (c baseCache) build(ctx context.Context, b Base, st MirrorState, final string) (cachedBase, error) {
-	tmp, err := os.MkdirTemp(filepath.Dir(final), ".tmp-")
+	tmp, remove, err := tempfiles.MkdirTemp(filepath.Dir(final), ".tmp-")
 	if err != nil {
 		return cachedBase{}, err
 	}
-	defer os.RemoveAll(tmp)
+	defer remove()
 	if err := os.Chmod(tmp, 0o755); err != nil {
 		return cachedBase{}, err
 	}
@@ -330,9 +333,18 @@ func pruneUnused(dir string, age time.Duration) {
 	}
 }
 
+// mmdebstrapStopWait is how long a cancelled mmdebstrap may take to clean
+// up before it is killed.
+const mmdebstrapStopWait = 2 * time.Second
+
 // runMmdebstrap runs mmdebstrap; a failure carries the tail of its output.
 func runMmdebstrap(ctx context.Context, args []string) error {
 	cmd := exec.CommandContext(ctx, "mmdebstrap", args...)
+	// A cancelled run asks mmdebstrap to stop, so that it ends its children
+	// and removes its temporary files; it is killed if it has not after
+	// mmdebstrapStopWait.
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = mmdebstrapStopWait
 	cmd.Env = mmdebstrapEnv(os.Environ())
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out

@@ -28,6 +28,7 @@ import (
 	"gitlab.tugraz.at/invenio/invenio-infra/images/oci"
 	"gitlab.tugraz.at/invenio/invenio-infra/images/seed"
 	"gitlab.tugraz.at/invenio/invenio-infra/roles"
+	"gitlab.tugraz.at/invenio/invenio-infra/testing/clibin"
 	"gitlab.tugraz.at/invenio/invenio-infra/testing/need"
 	vm "gitlab.tugraz.at/invenio/invenio-infra/testing/qemu"
 )
@@ -51,32 +52,9 @@ const (
 // bakeTools are the host tools a bake runs.
 var bakeTools = []string{"mmdebstrap", "unshare", "chroot", "mke2fs", "debugfs", "sfdisk", "grub-mkimage", "mkfs.vfat", "mmd", "mcopy", "qemu-img"}
 
-var (
-	cliOnce sync.Once
-	cliPath string
-	cliErr  error
-)
-
-// cli builds invenio-infra once per test binary: the tests run the very
-// commands the README and CI run.
-func cli(t testing.TB) string {
-	t.Helper()
-	need.Tool(t, "go")
-	cliOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "bake-cli-")
-		if err != nil {
-			cliErr = err
-			return
-		}
-		cliPath = filepath.Join(dir, "invenio-infra")
-		out, err := exec.Command("go", "build", "-o", cliPath, "gitlab.tugraz.at/invenio/invenio-infra/cmd/invenio-infra").CombinedOutput()
-		if err != nil {
-			cliErr = fmt.Errorf("go build: %w\n%s", err, out)
-		}
-	})
-	require.NoError(t, cliErr)
-	return cliPath
-}
+// cli returns the invenio-infra binary: the tests run the very commands
+// the README and CI run.
+func cli(t testing.TB) string { return clibin.Path(t) }
 
 // invenioInfra runs the CLI with SOURCE_DATE_EPOCH set and no signing key
 // (a throwaway one signs) and returns its standard output and error.

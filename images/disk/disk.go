@@ -32,6 +32,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"gitlab.tugraz.at/invenio/invenio-infra/internal/tempfiles"
 )
 
 // Options describe the image Assemble builds.
@@ -140,11 +142,11 @@ func Assemble(ctx context.Context, o Options) (*Result, error) {
 	if o.Raw == "" {
 		return nil, errors.New("disk: no Raw")
 	}
-	tmp, err := os.MkdirTemp(filepath.Dir(o.Raw), "."+filepath.Base(o.Raw)+".tmp-")
+	tmp, remove, err := tempfiles.MkdirTemp(filepath.Dir(o.Raw), "."+filepath.Base(o.Raw)+".tmp-")
 	if err != nil {
 		return nil, fmt.Errorf("disk: creating a work directory next to %s: %w", o.Raw, err)
 	}
-	defer os.RemoveAll(tmp)
+	defer remove()
 	a := &assembly{ctx: ctx, o: o, tmp: tmp, res: &Result{RootUUID: DeriveUUID(o.seed(), "root-fs")}}
 	for _, s := range []struct {
 		name string

@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -22,6 +21,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"gitlab.tugraz.at/invenio/invenio-infra/internal/atomicdir"
+	"gitlab.tugraz.at/invenio/invenio-infra/internal/tempfiles"
 )
 
 // RefNameAnnotation is the annotation that names an image in a layout.
@@ -59,11 +59,11 @@ func Write(ctx context.Context, o Options) (Result, error) {
 	if o.Root == "" || o.Out == "" {
 		return Result{}, errors.New("oci: Root and Out are required")
 	}
-	work, err := os.MkdirTemp(filepath.Dir(o.Out), "."+filepath.Base(o.Out)+".layer-")
+	work, remove, err := tempfiles.MkdirTemp(filepath.Dir(o.Out), "."+filepath.Base(o.Out)+".layer-")
 	if err != nil {
 		return Result{}, fmt.Errorf("oci: %w", err)
 	}
-	defer os.RemoveAll(work)
+	defer remove()
 	tarPath := filepath.Join(work, "layer.tar")
 	if err := WriteTar(ctx, o.Root, tarPath, o.Epoch); err != nil {
 		return Result{}, fmt.Errorf("oci: layer of %s: %w", o.Root, err)

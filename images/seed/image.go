@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"gitlab.tugraz.at/invenio/invenio-infra/internal/tempfiles"
 )
 
 // Label is the volume label cloud-init's NoCloud looks for.
@@ -95,11 +97,11 @@ func BuildISO(ctx context.Context, files map[string][]byte, out string, epoch ti
 // build writes the files into a private work directory next to out, lets
 // mk create the image at a temporary path and renames it to out.
 func build(out string, files map[string][]byte, epoch time.Time, mk func(tmp string, paths []string) error) error {
-	work, err := os.MkdirTemp(filepath.Dir(out), "."+filepath.Base(out)+".tmp-")
+	work, remove, err := tempfiles.MkdirTemp(filepath.Dir(out), "."+filepath.Base(out)+".tmp-")
 	if err != nil {
 		return fmt.Errorf("seed: %w", err)
 	}
-	defer os.RemoveAll(work)
+	defer remove()
 	paths, err := WriteFiles(work, files, epoch)
 	if err != nil {
 		return fmt.Errorf("seed: %w", err)

@@ -22,9 +22,15 @@ const minSecretLength = 16
 // secretAlphabet is safe in URLs, shell assignments and config files.
 const secretAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
+// SecretValueClass is the characters a secret value may hold, as a regular
+// expression class: RFC 3986's unreserved characters, which a URL holds
+// as they are (the secrets go into the redis:// and amqp:// URLs of
+// invenio.env unencoded). invenio-secrets check tests the same class.
+const SecretValueClass = "[A-Za-z0-9._~-]"
+
 var (
 	keyRe   = regexp.MustCompile(`^[A-Z][A-Z0-9_]*$`)
-	valueRe = regexp.MustCompile(`^[A-Za-z0-9._~+/=-]*$`)
+	valueRe = regexp.MustCompile(`^` + SecretValueClass + `*$`)
 )
 
 // Secrets are the KEY=VALUE pairs of an instance's secrets file
@@ -118,7 +124,7 @@ func (s *Secrets) parseLine(line string) error {
 	case !keyRe.MatchString(k):
 		return fmt.Errorf("key %q: want upper-case letters, digits and _", k)
 	case !valueRe.MatchString(v):
-		return fmt.Errorf("the value of %s has characters other than letters, digits and ._~+/=-", k)
+		return fmt.Errorf("the value of %s has characters other than letters, digits and ._~- (a URL holds the value as it is)", k)
 	}
 	if _, dup := s.values[k]; dup {
 		return fmt.Errorf("%s is set twice", k)

@@ -81,6 +81,27 @@ func TestParseSecrets(t *testing.T) {
 	assert.NotContains(t, err.Error(), secret, "errors never show values")
 }
 
+// TestSecretValuesAreURLSafe checks that values URLs cannot hold as they
+// are are refused, here and by the invenio-secrets script on the hosts,
+// which tests the same characters.
+func TestSecretValuesAreURLSafe(t *testing.T) {
+	good := strings.Repeat("a", 16)
+	for _, bad := range []string{"/", "+", "=", "@", ":", "%"} {
+		_, err := ParseSecrets([]byte("A_KEY="+good+bad+"\n"), []string{"A_KEY"})
+		assert.ErrorContains(t, err, "the value of A_KEY has characters", "%q", bad)
+	}
+	s := site.Default()
+	var script string
+	for _, sp := range roles.Plan(s, s.Instances[0]) {
+		for _, f := range sp.Files {
+			if f.Path == "/usr/sbin/invenio-secrets" {
+				script = string(f.Body)
+			}
+		}
+	}
+	assert.Contains(t, script, "="+SecretValueClass+"*|", "invenio-secrets check tests the characters ParseSecrets does")
+}
+
 func TestSecretsNeverPrint(t *testing.T) {
 	s, err := GenerateSecrets([]string{"K"})
 	require.NoError(t, err)

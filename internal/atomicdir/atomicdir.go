@@ -9,6 +9,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"gitlab.tugraz.at/invenio/invenio-infra/internal/tempfiles"
 )
 
 // Write creates a temporary directory next to target (in the same parent, so
@@ -19,13 +21,19 @@ import (
 // second rename fails.
 //
 // If fill returns an error or panics, the temporary directory is removed and
-// target is left as it was. The new directory gets the old one's permission
+// target is left as it was. The temporary directory is locked (flock)
+// while Write fills it, and tracked (package tempfiles) so that a run
+// stopped by a signal removes it; a temporary directory of target that
+// nobody holds locked was left by a killed run, and Write removes it first. The new directory gets the old one's permission
 // bits, or 0755 when target did not exist. A target that exists but is not
 // a directory is an error, never overwritten, and so is "/", the working
 // directory or one of its ancestors.
 func Write(target string, fill func(dir string) error) (err error) {
 	target, err = checkTarget(target)
 	if err != nil {
+		return err
+	}
+	if err := removeStale(target); err != nil {
 		return err
 	}
 	mode, exists, err := targetMode(target)
@@ -36,6 +44,14 @@ func Write(target string, fill func(dir string) error) (err error) {
 	if err != nil {
 		return err
 	}
+	untrack := tempfiles.Track(tmp)
+	defer untrack()
+	unlock, err := lockDir(tmp)
+	if err != nil {
+		_ = os.RemoveAll(tmp)
+		return fmt.Errorf("locking %s: %w", tmp, err)
+	}
+	defer unlock()
 	swapped := false
 	defer func() {
 		if !swapped {
@@ -97,13 +113,47 @@ func targetMode(target string) (fs.FileMode, bool, error) {
 	return fi.Mode().Perm(), true, nil
 }
 
+// tempPrefix is the name prefix of target's temporary directories.
+func tempPrefix(target string) string { return "." + filepath.Base(target) + ".tmp-" }
+
+// removeStale removes temporary directories of target that an earlier,
+// killed run left next to it: those whose lock nobody holds. A run that is
+// writing one holds its lock.
+func removeStale(target string) error {
+	stale, err := filepath.Glob(filepath.Join(filepath.Dir(target), escapeGlob(tempPrefix(target))+"*"))
+	if err != nil {
+		return fmt.Errorf("looking for stale temporary directories of %s: %w", target, err)
+	}
+	for _, p := range stale {
+		if !unlocked(p) {
+			continue
+		}
+		if err := os.RemoveAll(p); err != nil {
+			return fmt.Errorf("removing %s, left by an earlier run: %w", p, err)
+		}
+	}
+	return nil
+}
+
+// escapeGlob quotes the characters filepath.Match treats specially.
+func escapeGlob(s string) string {
+	var b []byte
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == '*' || c == '?' || c == '[' || c == '\\' {
+			b = append(b, '\\')
+		}
+		b = append(b, s[i])
+	}
+	return string(b)
+}
+
 // tempDir creates the hidden sibling directory that fill writes into.
 func tempDir(target string, mode fs.FileMode) (string, error) {
 	parent := filepath.Dir(target)
 	if err := os.MkdirAll(parent, 0o755); err != nil {
 		return "", fmt.Errorf("creating parent of %s: %w", target, err)
 	}
-	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(target)+".tmp-")
+	tmp, err := os.MkdirTemp(parent, tempPrefix(target))
 	if err != nil {
 		return "", fmt.Errorf("creating a directory next to %s: %w", target, err)
 	}
@@ -130,6 +180,7 @@ func swap(tmp, target string) (string, error) {
 		return "", fmt.Errorf("exchanging %s with its new version: %w", target, err)
 	}
 	old := tmp + "-old"
+	defer tempfiles.Track(old)()
 	if err := rename(target, old); err != nil {
 		return "", fmt.Errorf("moving %s aside: %w", target, err)
 	}

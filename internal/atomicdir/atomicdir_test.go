@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"gitlab.tugraz.at/invenio/invenio-infra/internal/tempfiles"
 )
 
 // writeFile returns a fill function that writes one file.
@@ -161,4 +163,45 @@ func TestWriteRefusesWorkingDirectory(t *testing.T) {
 	}
 	require.NoError(t, Write("sub", writeFile("f", "ok")), "a directory below the working directory is fine")
 	assert.Equal(t, "ok", read(t, filepath.Join(dir, "sub", "f")))
+}
+
+// TestWriteRemovesStaleTemporaryDirectories checks that what a killed run
+// left next to the target goes with the next write, and nothing else does.
+func TestWriteRemovesStaleTemporaryDirectories(t *testing.T) {
+	target := filepath.Join(t.TempDir(), "repo")
+	require.NoError(t, Write(target, writeFile("f", "old")))
+	for _, stale := range []string{".repo.tmp-123", ".repo.tmp-456-old"} {
+		require.NoError(t, os.MkdirAll(filepath.Join(filepath.Dir(target), stale, "dists"), 0o755))
+	}
+	require.NoError(t, os.Mkdir(filepath.Join(filepath.Dir(target), ".other.tmp-1"), 0o755))
+	require.NoError(t, Write(target, writeFile("f", "new")))
+	assert.Equal(t, "new", read(t, filepath.Join(target, "f")))
+	assert.ElementsMatch(t, []string{".other.tmp-1", "repo"}, siblings(t, target))
+}
+
+// TestWriteTracksItsTemporaryDirectory checks that a run stopped by a
+// signal knows the temporary directory to remove, and forgets it after.
+func TestWriteTracksItsTemporaryDirectory(t *testing.T) {
+	target := filepath.Join(t.TempDir(), "out")
+	require.NoError(t, Write(target, func(dir string) error {
+		assert.Contains(t, tempfiles.Tracked(), dir)
+		return nil
+	}))
+	assert.Empty(t, tempfiles.Tracked())
+}
+
+// TestWriteKeepsADirectoryInUse checks that the temporary directory of a
+// run that is still writing is not taken for a stale one.
+func TestWriteKeepsADirectoryInUse(t *testing.T) {
+	parent := t.TempDir()
+	target := filepath.Join(parent, "repo")
+	require.NoError(t, Write(target, writeFile("f", "old")))
+	require.NoError(t, Write(target, func(dir string) error {
+		// A second writer of the same target starts while this one fills dir.
+		return Write(target, func(string) error {
+			_, err := os.Stat(dir)
+			return err
+		})
+	}))
+	assert.Equal(t, []string{"repo"}, siblings(t, target))
 }

@@ -11,6 +11,7 @@
 // otherwise):
 //
 //	shell       {{ shell .X }}       POSIX sh word, single-quoted: 'it'\''s'
+//	shellLine   {{ shellLine .X }}   shell, on one line: no control character (files also read line by line)
 //	shellDQ     "{{ shellDQ .X }}"   inside sh double quotes (escapes \ " $ `), for strings that also expand ${VAR}
 //	heredoc     {{ heredoc .X }}     a line of an unquoted sh here-document (escapes \ $ `)
 //	unit        {{ unit .X }}        a systemd unit setting's value: % doubled; no control character, no trailing \
@@ -45,6 +46,16 @@ import (
 // as the four characters ' \ ' ' (close, escaped quote, reopen).
 func Shell(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// ShellLine returns s as one single-quoted sh word on one line, for files
+// that sh sources and other programs also read line by line (Debian's
+// update-exim4.conf.conf): a control character is an error.
+func ShellLine(s string) (string, error) {
+	if err := noControl(s); err != nil {
+		return "", err
+	}
+	return Shell(s), nil
 }
 
 // ShellIfNeeded leaves plain words (letters, digits and ._+-@:) bare, as
@@ -109,7 +120,7 @@ func UnitWord(s string) string {
 // escapes, as systemd's word splitting reads it back. Bytes that are not
 // UTF-8 are written as \xHH too.
 func quoteWord(s string) string {
-	if s != "" && isPlain(s, "._+-@:/=,%$") {
+	if s != "" && isPlain(s, "_.+-@:/=,%$") {
 		return s
 	}
 	var b strings.Builder
@@ -301,6 +312,7 @@ func FuncMap() map[string]any {
 	return map[string]any{
 		"shell":       Shell,
 		"shellDQ":     ShellDQ,
+		"shellLine":   ShellLine,
 		"heredoc":     Heredoc,
 		"unit":        Unit,
 		"execArg":     ExecArg,

@@ -20,6 +20,7 @@
 package aptrepo
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -82,6 +83,17 @@ type Options struct {
 	Signer Signer
 	// Files are published at the repository's root.
 	Files []File
+	// Context, if set, stops Publish between packages once it is done; the
+	// previous repository stays as it was.
+	Context context.Context
+}
+
+// err returns the error of the options' context, if it is done.
+func (o Options) err() error {
+	if o.Context == nil {
+		return nil
+	}
+	return context.Cause(o.Context)
 }
 
 // Result says what Publish wrote.
@@ -194,7 +206,7 @@ func fill(tmp, old string, suites []Suite, o Options) (Result, error) {
 // publishSuite adds one suite's packages to the pool and writes its
 // indexes, Release and signatures.
 func publishSuite(root, old string, s Suite, o Options) (SuiteResult, error) {
-	pkgs, err := addToPool(root, s)
+	pkgs, err := addToPool(root, s, o)
 	if err != nil {
 		return SuiteResult{}, err
 	}
@@ -248,10 +260,13 @@ func writeSigned(suiteDir string, rel []byte, o Options) error {
 
 // addToPool reads every .deb of s, copies it into the pool and returns
 // the packages sorted by name, version (dpkg's order) and architecture.
-func addToPool(root string, s Suite) ([]pkg, error) {
+func addToPool(root string, s Suite, o Options) ([]pkg, error) {
 	var pkgs []pkg
 	seen := map[string]string{}
 	for _, src := range s.Debs {
+		if err := o.err(); err != nil {
+			return nil, err
+		}
 		p, err := readControl(src)
 		if err != nil {
 			return nil, err

@@ -15,6 +15,8 @@ import (
 	"pault.ag/go/debian/control"
 	"pault.ag/go/debian/deb"
 	"pault.ag/go/debian/version"
+
+	"gitlab.tugraz.at/invenio/invenio-infra/internal/safefile"
 )
 
 // pkg is one .deb in one suite: its control paragraph and where it went.
@@ -38,7 +40,7 @@ var (
 // readControl returns the control paragraph of the .deb at src, checked
 // for what an index entry needs.
 func readControl(src string) (pkg, error) {
-	f, err := os.Open(src)
+	f, err := safefile.Open(src)
 	if err != nil {
 		return pkg{}, err
 	}
@@ -87,7 +89,7 @@ func poolPath(suite string, p pkg) string {
 // copyToPool copies src to root/p.pool and records the size and SHA256 of
 // the bytes written, so the index describes exactly what the pool holds.
 func copyToPool(root, src string, p *pkg) error {
-	in, err := os.Open(src)
+	in, err := safefile.Open(src)
 	if err != nil {
 		return err
 	}

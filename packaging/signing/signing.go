@@ -30,7 +30,12 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
 	"github.com/ProtonMail/go-crypto/openpgp/clearsign"
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
+
+	"gitlab.tugraz.at/invenio/invenio-infra/internal/safefile"
 )
+
+// maxKeyFile bounds a key file: an armored key is a few kilobytes.
+const maxKeyFile = 1 << 20
 
 // EnvKey is the environment variable that holds the signing key: an
 // armored private key, or the path of a file that holds one (what a GitLab
@@ -113,7 +118,7 @@ func Load(data []byte) (*Key, error) {
 
 // LoadFile reads a private key from a file with Load.
 func LoadFile(path string) (*Key, error) {
-	data, err := os.ReadFile(path)
+	data, err := safefile.Read(path, maxKeyFile)
 	if err != nil {
 		return nil, fmt.Errorf("reading the signing key: %w", err)
 	}
@@ -125,12 +130,17 @@ func LoadFile(path string) (*Key, error) {
 }
 
 // FromEnv loads the key that EnvKey holds. ok is false when the variable is
-// unset or empty; a value that is set but unusable is an error, never a
-// reason to fall back to another key. The error never quotes the value.
+// unset; a value that is set but unusable, empty or blank included, is an
+// error, never a reason to fall back to another key. The error never quotes
+// the value.
 func FromEnv() (k *Key, ok bool, err error) {
-	v := strings.TrimSpace(os.Getenv(EnvKey))
-	if v == "" {
+	raw, set := os.LookupEnv(EnvKey)
+	if !set {
 		return nil, false, nil
+	}
+	v := strings.TrimSpace(raw)
+	if v == "" {
+		return nil, true, fmt.Errorf("%s is set but empty; unset it to sign with a throwaway key, or give it a key", EnvKey)
 	}
 	if strings.HasPrefix(v, "-----BEGIN ") {
 		k, err = Load([]byte(v))
@@ -142,7 +152,7 @@ func FromEnv() (k *Key, ok bool, err error) {
 	if strings.ContainsAny(v, "\n\r") {
 		return nil, true, fmt.Errorf("%s is neither an armored private key nor the path of a file holding one", EnvKey)
 	}
-	if fi, err := os.Stat(v); err != nil || !fi.Mode().IsRegular() {
+	if safefile.CheckRegular(v) != nil {
 		// The value may be a mangled key: never echo it.
 		return nil, true, fmt.Errorf("%s is neither an armored private key nor the path of a readable file holding one", EnvKey)
 	}

@@ -244,10 +244,17 @@ func TestFromEnv(t *testing.T) {
 	priv, err := k.ArmoredPrivate()
 	require.NoError(t, err)
 
-	t.Setenv(signing.EnvKey, "")
+	require.NoError(t, os.Unsetenv(signing.EnvKey))
 	_, ok, err := signing.FromEnv()
 	assert.False(t, ok)
 	assert.NoError(t, err)
+
+	for _, blank := range []string{"", "  ", "\n\t"} {
+		t.Setenv(signing.EnvKey, blank)
+		_, ok, err = signing.FromEnv()
+		assert.True(t, ok, "a set variable is never ignored, even when blank")
+		assert.ErrorContains(t, err, "is set but empty")
+	}
 
 	t.Setenv(signing.EnvKey, string(priv))
 	got, ok, err := signing.FromEnv()
