@@ -46,6 +46,7 @@ func (t *Test) checks(ctx context.Context) {
 	t.run(ctx, suite, "load balancer: /ping and /api/ping", nil, t.lbPingCheck())
 	t.run(ctx, suite, "nginx: the client's address behind the load balancer, a forged one ignored", nil, t.clientAddressCheck())
 	t.run(ctx, suite, "postgresql: record written and read back", nil, t.recordCheck())
+	t.run(ctx, suite, "nginx: a JSON answer gzip-compressed through the load balancer", nil, t.gzipCheck())
 	t.run(ctx, suite, "celery: task through rabbitmq, result from redis", nil, t.taskCheck())
 	t.run(ctx, suite, "celery beat: runs on exactly one host", nil, t.beatCheck())
 	t.run(ctx, suite, "shared storage: a file written on one web host is read on another", nil, t.storageCheck())

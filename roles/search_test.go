@@ -44,7 +44,7 @@ func TestSearchEngineSettings(t *testing.T) {
 	deps, files := specOf(t, s, "invenio-search")
 	assert.Subset(t, deps, []string{"opensearch (>= 2)", "opensearch (<< 3)"})
 	dropIn := files["/usr/lib/systemd/system/opensearch.service.d/invenio.conf"]
-	assert.Contains(t, dropIn, " -Eaction.auto_create_index=+prod-events-stats-*,+prod-stats-*,+prod-job-logs*,-* ")
+	assert.Contains(t, dropIn, ` "-Eaction.auto_create_index=+prod-events-stats-*,+prod-stats-*,+prod-job-logs*,-*" `)
 	assert.Contains(t, dropIn, " -Epath.repo=/var/backups/invenio-search ")
 	assert.Contains(t, dropIn, "-Eplugins.security.disabled=true")
 	assert.Contains(t, files["/usr/lib/systemd/system/invenio-search-snapshot.timer"], "OnCalendar=")

@@ -209,7 +209,7 @@ func searchDropIn(engine string, settings [][2]string, snapshots string) *Unit {
 	rw := []string{"/var/lib/" + engine, "/var/log/" + engine, "-/etc/" + engine}
 	if snapshots != "" {
 		rw = append(rw, "-"+snapshots)
-		u.Add("Service", "ExecStartPre", "+/usr/bin/install -d -o "+engine+" -g "+engine+" -m 0750 "+execQuote(snapshots))
+		u.Add("Service", "ExecStartPre", "+/usr/bin/install -d -o "+engine+" -g "+engine+" -m 0750 "+escape.ExecArg(snapshots))
 	}
 	sandbox{
 		dropIn: true, noNewPrivs: true, protectHome: "yes", writeExecute: true,
