@@ -161,6 +161,14 @@ chroot "$1" sh -ec 'nft -f /etc/nftables.conf; nft -f ` + roles.FirewallRuleset 
 		assert.Contains(t, string(dropIn), "ExecStart=/usr/sbin/nft -f "+roles.FirewallRuleset)
 	})
 
+	t.Run("sysusers", func(t *testing.T) {
+		out, err := debroot.Chroot(t, root, "systemd-sysusers", "/usr/lib/sysusers.d/invenio.conf")
+		require.NoError(t, err, out)
+		out, err = debroot.Chroot(t, root, "sh", "-c", "echo $(id -u invenio) $(id -g invenio)")
+		require.NoError(t, err, out)
+		assert.Equal(t, "900 900", strings.TrimSpace(out), "the site's fixed ID for user and group")
+	})
+
 	t.Run("exim4", func(t *testing.T) {
 		out, err := debroot.Chroot(t, root, "/usr/libexec/invenio/exim4-apply")
 		require.NoError(t, err, out)

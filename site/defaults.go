@@ -16,6 +16,10 @@ const (
 	// DefaultExport is the directory a services host that serves the shared
 	// storage exports.
 	DefaultExport = "/srv/invenio/storage"
+	// DefaultUID is the invenio user's and group's ID: a system ID that
+	// neither adduser (from 100 up) nor systemd-sysusers (from 999 down)
+	// hands out early.
+	DefaultUID = 900
 	// DefaultSnapshotPath is the search engine's snapshot repository.
 	DefaultSnapshotPath = "/var/backups/invenio-search"
 	// DefaultSnapshotKeep is how many daily snapshots are kept.
@@ -35,6 +39,7 @@ var defaultApplication = Application{
 	// (InvenioRDM's v13 upgrade guide; invenio-jobs
 	// invenio_jobs/services/scheduler.py).
 	JobsScheduler: "invenio_jobs.services.scheduler:RunScheduler",
+	UID:           DefaultUID,
 }
 
 // defaultSizing fits a small VM of 2 cores and 4 GiB that runs everything:
@@ -119,6 +124,7 @@ func (d defaulter) application(a *Application) {
 	d.str("application.api_module", &a.APIModule, def.APIModule)
 	d.str("application.celery_app", &a.CeleryApp, def.CeleryApp)
 	d.str("application.jobs_scheduler", &a.JobsScheduler, def.JobsScheduler)
+	d.num("application.uid", &a.UID, def.UID)
 }
 
 // search fills the engine, the cluster name (the site's name) and the

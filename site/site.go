@@ -57,6 +57,9 @@ type Application struct {
 	// a second beat runs it on the beat host. Written empty (jobs_scheduler: "")
 	// it turns the jobs beat off, for applications without invenio-jobs.
 	JobsScheduler string `yaml:"jobs_scheduler,omitempty" json:"jobs_scheduler,omitempty"`
+	// UID is the invenio user's and group's fixed ID on every host (default
+	// 900): files on shared POSIX storage (CephFS) belong to it.
+	UID int `yaml:"uid,omitempty" json:"uid,omitempty" jsonschema:"minimum=100,maximum=60000"`
 }
 
 // Engine names a search engine.

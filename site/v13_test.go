@@ -33,3 +33,12 @@ func TestLoadBalancerFamily(t *testing.T) {
 	s = parseMinimal(t, "load_balancer: {addresses: [198.51.100.7], forwards_for: false}\n")
 	assert.False(t, s.LoadBalancer.ForwardsFor)
 }
+
+// TestUID checks the invenio user's fixed ID: a default, and a range.
+func TestUID(t *testing.T) {
+	assert.Equal(t, DefaultUID, parseMinimal(t, "").Application.UID)
+	_, err := Parse("s.yaml", minimalWith("application: {uid: 0}\n"))
+	assert.ErrorContains(t, err, "application.uid is 0; it must be at least 100")
+	_, err = Parse("s.yaml", minimalWith("application: {uid: 65534}\n"))
+	assert.ErrorContains(t, err, "application.uid is 65534; it must be at most 60000")
+}

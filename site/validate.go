@@ -124,6 +124,7 @@ func (v *validator) application() {
 		v.bad("application.celery_app", a.CeleryApp, errors.New("is not a dotted Python name"),
 			"write the module that holds the Celery app, e.g. invenio_app.celery")
 	}
+	v.count("application.uid", a.UID, 100, 60000)
 	if a.JobsScheduler != "" && !wsgiModule.MatchString(a.JobsScheduler) {
 		v.bad("application.jobs_scheduler", a.JobsScheduler, errors.New("is not a scheduler class reference"),
 			"write package.module:Class, e.g. invenio_jobs.services.scheduler:RunScheduler")
