@@ -53,8 +53,8 @@ func common(c *Context) packaging.Spec {
 			// systemd-sysusers takes another ID when the site's is taken.
 			Configure: []string{uidCheck(c.App().UID)},
 			Sysusers:  []string{"invenio.conf"},
-			Tmpfiles: []string{"invenio.conf"},
-			Purge:    []string{"rm -rf /var/lib/invenio /var/log/invenio /run/invenio"},
+			Tmpfiles:  []string{"invenio.conf"},
+			Purge:     []string{"rm -rf /var/lib/invenio /var/log/invenio /run/invenio"},
 		},
 	}
 }
