@@ -99,6 +99,9 @@ func (t *Test) expectedUnits(g *guest) (want []string, standIn string) {
 	want = append(want, "nftables.service")
 	if g.Has(site.RoleWeb) {
 		want = append(want, "nginx.service", "invenio-ui.service", "invenio-api.service", "invenio-worker.service")
+		if st := t.site.Storage.Type; st != site.StorageNone && st != "" && !t.site.LocalStorage(t.in) {
+			want = append(want, "invenio-storage-retry.timer")
+		}
 		if g.Host.Beat {
 			want = append(want, "invenio-beat.service")
 			if t.site.Application.JobsScheduler != "" {
