@@ -20,8 +20,8 @@ func TestBootTestSiteKnowsTheTestNetwork(t *testing.T) {
 	for _, in := range s.Instances {
 		p, err := topology.PlanFor(in)
 		require.NoError(t, err, in.Name)
-		assert.True(t, containsAddr(s.LoadBalancerNetworks(), p.LB), "%s: load_balancer.addresses lacks HAProxy's %s", in.Name, p.LB)
-		assert.False(t, containsAddr(s.LoadBalancerNetworks(), p.Client), "%s: the test client %s must not pass for the load balancer", in.Name, p.Client)
+		assert.True(t, containsAddr(s.LoadBalancerNetworks(in), p.LB), "%s: load_balancer.addresses lacks HAProxy's %s", in.Name, p.LB)
+		assert.False(t, containsAddr(s.LoadBalancerNetworks(in), p.Client), "%s: the test client %s must not pass for the load balancer", in.Name, p.Client)
 		assert.True(t, containsAddr(s.AdminNetworksFor(in), p.Client), "%s: the test client %s needs SSH", in.Name, p.Client)
 		for _, h := range in.Hosts {
 			assert.NotEqual(t, h.Address, p.Client.String(), in.Name)

@@ -48,11 +48,12 @@ func (t *Test) clientAddressCheck() check {
 		}
 		fmt.Fprintf(out, "access log on %s: %s\n", host, line)
 		want := t.plan.Client.String()
-		if !t.site.LoadBalancer.ForwardsFor {
+		forwards := t.site.LoadBalancerFor(t.in).ForwardsFor
+		if !forwards {
 			want = t.plan.LB.String()
 		}
 		if first, _, _ := strings.Cut(line, " "); first != want {
-			return fmt.Errorf("the access log names %s as the client, want %s (forwards_for: %v)", first, want, t.site.LoadBalancer.ForwardsFor)
+			return fmt.Errorf("the access log names %s as the client, want %s (forwards_for: %v)", first, want, forwards)
 		}
 		if !strings.Contains(line, "rid=") || strings.Contains(line, "rid= ") || strings.Contains(line, "rid=-") {
 			return fmt.Errorf("the access log line has no request id: %s", line)

@@ -71,7 +71,7 @@ func (t *Test) nginxOnlyFromLB(ctx context.Context, w *guest, out io.Writer) []s
 	var problems []string
 	err := t.dialFrom(ctx, t.plan.Client, w.addr(), topology.WebPort)
 	fmt.Fprintf(out, "%s → %s:%d (NGINX): %s\n", t.plan.Client, w.Host.Name, topology.WebPort, result(err))
-	if err == nil && len(t.site.LoadBalancer.Addresses) > 0 {
+	if err == nil && len(t.site.LoadBalancerFor(t.in).Addresses) > 0 {
 		problems = append(problems, w.Host.Name+": NGINX open to the test client")
 	}
 	err = t.dialFrom(ctx, t.plan.LB, w.addr(), topology.WebPort)

@@ -1,14 +1,23 @@
 package roles
 
-import "net/netip"
+import (
+	"net/netip"
+
+	"gitlab.tugraz.at/invenio/invenio-infra/site"
+)
 
 // LBNetworks returns the load balancer's addresses and networks, written
 // as prefixes (192.0.2.10/32, 192.0.2.0/28).
-func (c *Context) LBNetworks() []string { return prefixStrings(c.Site.LoadBalancerNetworks()) }
+func (c *Context) LBNetworks() []string {
+	return prefixStrings(c.Site.LoadBalancerNetworks(c.Instance))
+}
+
+// LoadBalancer returns the load balancer in front of the instance.
+func (c *Context) LoadBalancer() site.LoadBalancer { return c.Site.LoadBalancerFor(c.Instance) }
 
 // ForwardsFor reports whether the load balancer adds the client's address
 // to X-Forwarded-For.
-func (c *Context) ForwardsFor() bool { return c.Site.LoadBalancer.ForwardsFor }
+func (c *Context) ForwardsFor() bool { return c.LoadBalancer().ForwardsFor }
 
 // RealIP reports whether NGINX takes the client's address from the load
 // balancer's X-Forwarded-For: it does, and the site names its addresses.

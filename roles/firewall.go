@@ -102,9 +102,9 @@ func firewallRules(c *Context) []fwRule {
 		hosts = append(hosts, h.Address)
 	}
 	lb := fwRule{Why: "NGINX from the load balancer", Family: fam, Daddrs: uniq(web), Ports: []int{8080}}
-	named := len(c.Site.LoadBalancer.Addresses) > 0
+	named := len(c.LoadBalancer().Addresses) > 0
 	if named {
-		lb.Saddrs = ofFamily(c.Site.LoadBalancerNetworks(), fam)
+		lb.Saddrs = ofFamily(c.Site.LoadBalancerNetworks(c.Instance), fam)
 	} else {
 		lb.Why = "NGINX from anyone: the site names no load balancer addresses"
 	}

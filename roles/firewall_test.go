@@ -6,6 +6,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"gitlab.tugraz.at/invenio/invenio-infra/roles"
 	"gitlab.tugraz.at/invenio/invenio-infra/site"
 )
 
@@ -27,4 +28,24 @@ func TestFirewallRules(t *testing.T) {
 	assert.Contains(t, nft, "ip6 saddr { 2001:db8::/32 } tcp dport { 22 } accept")
 	assert.Contains(t, nft, "# NGINX from anyone: the site names no load balancer addresses")
 	assert.NotContains(t, nft, "2049", "no NFS where the services host exports nothing")
+}
+
+// TestInstanceLoadBalancerOverride checks that an instance without the
+// site's load balancer (a dev host users reach directly) gets :8080 open
+// and no real-IP settings, while the others keep the site's.
+func TestInstanceLoadBalancerOverride(t *testing.T) {
+	s := site.Default()
+	s.LoadBalancer = site.LoadBalancer{Addresses: []string{"10.10.0.0/28"}, ForwardsFor: true}
+	s.Instances[0].LoadBalancer = &site.LoadBalancer{ForwardsFor: false}
+	dev := s.Instances[0]
+	files := map[string]string{}
+	for _, sp := range roles.Plan(s, dev) {
+		for _, f := range sp.Files {
+			files[f.Path] = string(f.Body)
+		}
+	}
+	assert.Contains(t, files["/etc/nftables.d/invenio.nft"], "# NGINX from anyone")
+	assert.NotContains(t, files["/etc/nginx/sites-available/invenio"], "set_real_ip_from")
+	assert.Contains(t, files["/etc/invenio/invenio.env"], "INVENIO_WSGI_PROXIES=1\n")
+	assert.Contains(t, prodFiles(t, s)["/etc/nftables.d/invenio.nft"], "ip saddr { 10.10.0.0/28 } tcp dport { 8080 } accept")
 }

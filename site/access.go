@@ -50,8 +50,20 @@ func networks(list []string) []netip.Prefix {
 	return out
 }
 
-// LoadBalancerNetworks returns the load balancer's addresses and networks.
-func (s *Site) LoadBalancerNetworks() []netip.Prefix { return networks(s.LoadBalancer.Addresses) }
+// LoadBalancerFor returns the load balancer in front of instance in: its
+// own load_balancer, else the site's.
+func (s *Site) LoadBalancerFor(in Instance) LoadBalancer {
+	if in.LoadBalancer != nil {
+		return *in.LoadBalancer
+	}
+	return s.LoadBalancer
+}
+
+// LoadBalancerNetworks returns the addresses and networks of the load
+// balancer in front of instance in.
+func (s *Site) LoadBalancerNetworks(in Instance) []netip.Prefix {
+	return networks(s.LoadBalancerFor(in).Addresses)
+}
 
 // AdminNetworksFor returns the networks instance in's hosts accept SSH
 // from: the site's admin_networks, or else the instance's own network.

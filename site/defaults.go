@@ -164,6 +164,9 @@ func (d defaulter) sizing(z *Sizing) {
 // overrides.
 func (d defaulter) instance(path string, in *Instance) {
 	d.str(path+".suite", &in.Suite, DefaultSuite)
+	if in.LoadBalancer != nil && !d.ps.written(path+".load_balancer.forwards_for") {
+		in.LoadBalancer.ForwardsFor = true
+	}
 	if in.Mirror == "" && !d.ps.written(path+".mirror") {
 		in.Mirror = d.mirror()
 	}

@@ -249,6 +249,9 @@ type Instance struct {
 	Sizing *Sizing `yaml:"sizing,omitempty" json:"sizing,omitempty"`
 	// Network describes the internal network the instance's hosts are on.
 	Network Network `yaml:"network,omitempty" json:"network,omitempty"`
+	// LoadBalancer replaces the site's load_balancer for this instance,
+	// e.g. for a dev host that users reach without the F5.
+	LoadBalancer *LoadBalancer `yaml:"load_balancer,omitempty" json:"load_balancer,omitempty"`
 	// Hosts are the instance's VMs.
 	Hosts []Host `yaml:"hosts" json:"hosts" jsonschema:"required,minItems=1"`
 }

@@ -9,13 +9,23 @@ import (
 // access checks who may reach the hosts: the load balancer's addresses and
 // the admin networks, each an address or a network in CIDR notation.
 func (v *validator) access() {
-	for i, a := range v.s.LoadBalancer.Addresses {
-		v.cidr(fmt.Sprintf("load_balancer.addresses[%d]", i), a, "the load balancer's address or network, e.g. 192.0.2.10 or 192.0.2.0/28")
+	v.lbAddresses("load_balancer", v.s.LoadBalancer)
+	for i, in := range v.s.Instances {
+		if in.LoadBalancer != nil {
+			v.lbAddresses(fmt.Sprintf("instances[%d].load_balancer", i), *in.LoadBalancer)
+		}
 	}
 	for i, a := range v.s.AdminNetworks {
 		v.cidr(fmt.Sprintf("admin_networks[%d]", i), a, "an admin network, e.g. 192.0.2.0/24, or an address")
 	}
 	v.lbFamilies()
+}
+
+// lbAddresses checks a load balancer's addresses at path.
+func (v *validator) lbAddresses(path string, lb LoadBalancer) {
+	for i, a := range lb.Addresses {
+		v.cidr(fmt.Sprintf("%s.addresses[%d]", path, i), a, "the load balancer's address or network, e.g. 192.0.2.10 or 192.0.2.0/28")
+	}
 }
 
 // cidr checks one address or network at path.
@@ -29,13 +39,13 @@ func (v *validator) cidr(path, value, example string) {
 // addresses, has some of each instance's address family: the web hosts'
 // firewall accepts :8080 only from those.
 func (v *validator) lbFamilies() {
-	lb := v.s.LoadBalancerNetworks()
-	if len(lb) == 0 {
-		return
-	}
-	for _, in := range v.s.Instances {
+	for i, in := range v.s.Instances {
+		lb, path := v.s.LoadBalancerNetworks(in), "load_balancer.addresses"
+		if in.LoadBalancer != nil {
+			path = fmt.Sprintf("instances[%d].load_balancer.addresses", i)
+		}
 		p, ok := in.NetworkPrefix()
-		if !ok {
+		if len(lb) == 0 || !ok {
 			continue
 		}
 		if !slices.ContainsFunc(lb, func(n netip.Prefix) bool { return n.Addr().Is4() == p.Addr().Is4() }) {
@@ -43,8 +53,8 @@ func (v *validator) lbFamilies() {
 			if p.Addr().Is4() {
 				fam = "IPv4"
 			}
-			v.errAt("load_balancer.addresses", "add the load balancer's "+fam+" addresses",
-				"load_balancer.addresses has no %s address, so instance %s's web hosts would accept :8080 from nobody", fam, in.Name)
+			v.errAt(path, "add the load balancer's "+fam+" addresses",
+				"%s has no %s address, so instance %s's web hosts would accept :8080 from nobody", path, fam, in.Name)
 		}
 	}
 }
