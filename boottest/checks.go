@@ -96,7 +96,7 @@ func roleNames(h site.Host) string {
 // expectedUnits are the units a host's roles must have active, and the
 // search engine's unit when the image carries only a stand-in for it.
 func (t *Test) expectedUnits(g *guest) (want []string, standIn string) {
-	want = append(want, "nftables.service")
+	want = append(want, "invenio-firewall.service")
 	if g.Has(site.RoleWeb) {
 		want = append(want, "nginx.service", "invenio-ui.service", "invenio-api.service", "invenio-worker.service")
 		if st := t.site.Storage.Type; st != site.StorageNone && st != "" && !t.site.LocalStorage(t.in) {

@@ -114,11 +114,11 @@ func TestUnitsInDebianRoot(t *testing.T) {
 		"invenio-beat.service", "invenio-jobs-beat.service", "invenio-provision.service", "invenio-redis-sessions.service", "invenio-search-snapshot.service", "invenio-storage-retry.service"}
 	dropIns := []string{"nginx.service", "postgresql@" + roles.PostgreSQLVersion(dev.Suite) + "-main.service", "redis-server.service",
 		"rabbitmq-server.service", "exim4.service", "opensearch.service"}
-	// nftables.service is verified, not scored: our drop-in only adds a
-	// ruleset to Debian's early-boot oneshot (DefaultDependencies=no, before
-	// network-pre.target), where a sandbox that needs mounts would risk
-	// ordering cycles.
-	other := []string{"invenio-web.target", "invenio-provision.path", "storage.mount", "nftables.service", "invenio-search-snapshot.timer", "invenio-storage-retry.timer"}
+	// invenio-firewall.service is verified, not scored: an early-boot
+	// oneshot (DefaultDependencies=no, before network-pre.target) in the
+	// host's network namespace, where a sandbox that needs mounts would
+	// risk ordering cycles.
+	other := []string{"invenio-web.target", "invenio-provision.path", "storage.mount", "invenio-firewall.service", "invenio-search-snapshot.timer", "invenio-storage-retry.timer"}
 	require.NoError(t, debcheck.Verify(t, root, append(append(own, other...), dropIns...)...))
 
 	var report strings.Builder

@@ -148,7 +148,7 @@ REDISCLI_AUTH=` + pw + ` redis-cli -p 6380 shutdown nosave || true
 	t.Run("nftables", func(t *testing.T) {
 		need.Tool(t, "unshare")
 		// In a private network namespace: Debian's ruleset, then ours twice,
-		// as nftables.service's start and a reload do.
+		// as invenio-firewall.service's start and a reload do.
 		script := `set -e
 chroot "$1" sh -ec 'nft -f /etc/nftables.conf; nft -f ` + roles.FirewallRuleset + `; nft -f ` + roles.FirewallRuleset + `; nft list ruleset'`
 		out, err := exec.Command("unshare", "--net", "sh", "-c", script, "sh", root).CombinedOutput()
@@ -156,9 +156,9 @@ chroot "$1" sh -ec 'nft -f /etc/nftables.conf; nft -f ` + roles.FirewallRuleset 
 		assert.Equal(t, 1, strings.Count(string(out), "table inet invenio {"), "a reload replaces the table: %s", out)
 		assert.Contains(t, string(out), "table inet filter {", "Debian's table stays")
 		assert.Contains(t, string(out), "policy drop;")
-		dropIn, err := os.ReadFile(filepath.Join(root, "usr/lib/systemd/system/nftables.service.d/invenio.conf"))
+		unit, err := os.ReadFile(filepath.Join(root, "usr/lib/systemd/system/invenio-firewall.service"))
 		require.NoError(t, err)
-		assert.Contains(t, string(dropIn), "ExecStart=/usr/sbin/nft -f "+roles.FirewallRuleset)
+		assert.Contains(t, string(unit), "ExecStart=/usr/sbin/nft -f "+roles.FirewallRuleset)
 	})
 
 	t.Run("sysusers", func(t *testing.T) {

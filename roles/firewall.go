@@ -31,16 +31,20 @@ type firewallData struct {
 }
 
 // firewall is invenio-firewall, which every host gets through
-// invenio-common: an nftables ruleset, loaded by Debian's nftables.service
-// through a drop-in, that drops what the instance does not use.
+// invenio-common: an nftables table, loaded by invenio-firewall.service,
+// that drops what the instance does not use. Its own unit rather than a
+// drop-in for Debian's nftables.service: enabling that one from here, and
+// purging its enablement with this package, would change the nftables
+// package's state.
 func firewall(c *Context) packaging.Spec {
 	return packaging.Spec{
 		Name:     "invenio-firewall",
 		Section:  "net",
 		Synopsis: "host firewall for InvenioRDM, " + c.Instance.Name + " instance",
-		Description: "An nftables ruleset, " + FirewallRuleset + ", that Debian's nftables.service\n" +
-			"loads after /etc/nftables.conf (through a drop-in; the package enables the\n" +
-			"service). It drops every connection to a host but answers to its own,\n" +
+		Description: "An nftables table of its own, " + FirewallRuleset + ", that\n" +
+			"invenio-firewall.service loads at boot before any network, and again\n" +
+			"whenever Debian's nftables.service (which flushes the ruleset) starts\n" +
+			"or reloads. It drops every connection to a host but answers to its own,\n" +
 			"loopback, ICMP, SSH from the site's admin networks, NGINX's :8080 on the\n" +
 			"web hosts from the load balancer, and each service's port on the services\n" +
 			"host from the " + c.Instance.Name + " instance's hosts.",
@@ -48,13 +52,16 @@ func firewall(c *Context) packaging.Spec {
 		Files: []packaging.File{
 			dir("/etc/nftables.d", 0o755, "", ""),
 			conf(FirewallRuleset, "nftables.nft.tmpl", firewallData{Instance: c.Instance.Name, Rules: firewallRules(c)}),
-			dropIn("nftables.service", "invenio.conf", systemd.NftablesDropIn(FirewallRuleset)),
+			unitFile("invenio-firewall.service", "firewall.service.tmpl",
+				map[string]any{"Instance": c.Instance.Name, "Ruleset": FirewallRuleset}),
 		},
 		Maint: systemd.Maint{
-			// Debian ships nftables.service disabled. Started on install,
-			// restarted on upgrade (a flush and a load, a moment apart),
-			// stopped on remove: the firewall lives with this package.
-			Units: []systemd.UnitAction{{Name: "nftables.service", Enable: true, Start: true}},
+			// Enabled and started on install, restarted on upgrade (the
+			// table is replaced in one transaction), stopped on remove
+			// (the table goes): the firewall lives with this package.
+			// Debian's nftables.service and its enablement stay the
+			// admin's.
+			Units: []systemd.UnitAction{{Name: "invenio-firewall.service", Enable: true, Start: true}},
 		},
 	}
 }
