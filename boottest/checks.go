@@ -27,10 +27,16 @@ func (t *Test) checks(ctx context.Context) {
 		t.run(ctx, suite, "seed applied: host name, secrets, TLS keys, host keys and machine-id made here", g, t.seedCheck(g))
 		if g.Has(site.RoleServices) {
 			t.run(ctx, suite, "search engine green or yellow", g, t.searchCheck(g))
-			t.run(ctx, suite, "postgresql: scram for the app role, from web hosts only", g, t.postgresCheck(g))
-			t.run(ctx, suite, "redis: refuses commands without auth", g, t.redisCheck(g))
-			t.run(ctx, suite, "rabbitmq: app user on its vhost, guest refused", g, t.rabbitCheck(g))
-			t.run(ctx, suite, "exim: refuses to relay for other hosts", g, t.eximRefusesCheck(g))
+			t.run(ctx, suite, "search engine: creates only InvenioRDM's statistics indices on the fly", g, t.searchAutoCreateCheck(g))
+			t.run(ctx, suite, "search engine: a snapshot by invenio-search-snapshot", g, t.searchSnapshotCheck(g))
+			// From the test client, through a hole in the firewall for the
+			// check: each daemon refuses by itself too (firewallCheck proves
+			// the port closed without the hole).
+			t.run(ctx, suite, "postgresql: scram for the app role, from web hosts only", g, t.throughFirewall(g, 5432, t.postgresCheck(g)))
+			t.run(ctx, suite, "redis: refuses commands without auth", g, t.throughFirewall(g, 6379, t.redisCheck(g)))
+			t.run(ctx, suite, "redis sessions: refuses commands without auth, never evicts", g, t.sessionsRedisCheck(g))
+			t.run(ctx, suite, "rabbitmq: app user on its vhost, guest refused", g, t.throughFirewall(g, 5672, t.rabbitCheck(g)))
+			t.run(ctx, suite, "exim: refuses to relay for other hosts", g, t.throughFirewall(g, 25, t.eximRefusesCheck(g)))
 		}
 		if g.Has(site.RoleWeb) {
 			t.run(ctx, suite, "nginx: /ping and /api/ping over TLS on :8080", g, t.webPingCheck(g))
@@ -38,11 +44,14 @@ func (t *Test) checks(ctx context.Context) {
 	}
 	suite := t.in.Name
 	t.run(ctx, suite, "no two hosts share a machine-id or host key; no secret on a console", nil, t.uniqueCheck())
+	t.run(ctx, suite, "firewall: service ports closed from the test client, open from the web hosts; :8080 only from the load balancer", nil, t.firewallCheck())
 	t.run(ctx, suite, "load balancer: /ping and /api/ping", nil, t.lbPingCheck())
+	t.run(ctx, suite, "nginx: the client's address behind the load balancer, a forged one ignored", nil, t.clientAddressCheck())
 	t.run(ctx, suite, "set-up: exactly once, by one web host (journal and database)", nil, t.setupOnceCheck())
 	t.run(ctx, suite, "set-up: search indices and custom fields", nil, t.searchSetupCheck())
 	t.run(ctx, suite, "admin: the first administrator logs in", nil, t.adminLoginCheck())
 	t.run(ctx, suite, "postgresql: record written and read back", nil, t.recordCheck())
+	t.run(ctx, suite, "nginx: a JSON answer gzip-compressed through the load balancer", nil, t.gzipCheck())
 	t.run(ctx, suite, "celery: task through rabbitmq, result from redis", nil, t.taskCheck())
 	t.run(ctx, suite, "celery beat: runs on exactly one host", nil, t.beatCheck())
 	t.run(ctx, suite, "shared storage: a file written on one web host is stored in the database's files location and read on another", nil, t.storageCheck())
@@ -92,15 +101,22 @@ func roleNames(h site.Host) string {
 // expectedUnits are the units a host's roles must have active, and the
 // search engine's unit when the image carries only a stand-in for it.
 func (t *Test) expectedUnits(g *guest) (want []string, standIn string) {
+	want = append(want, "invenio-firewall.service")
 	if g.Has(site.RoleWeb) {
 		want = append(want, "nginx.service", "invenio-ui.service", "invenio-api.service", "invenio-worker.service")
+		if st := t.site.Storage.Type; st != site.StorageNone && st != "" && !t.site.LocalStorage(t.in) {
+			want = append(want, "invenio-storage-retry.timer")
+		}
 		if g.Host.Beat {
 			want = append(want, "invenio-beat.service")
+			if t.site.Application.JobsScheduler != "" {
+				want = append(want, "invenio-jobs-beat.service")
+			}
 		}
 	}
 	if g.Has(site.RoleServices) {
 		want = append(want, "postgresql@"+roles.PostgreSQLVersion(t.in.Suite)+"-main.service",
-			"redis-server.service", "rabbitmq-server.service", "exim4.service", "invenio-provision.path")
+			"redis-server.service", "invenio-redis-sessions.service", "rabbitmq-server.service", "exim4.service", "invenio-provision.path", "invenio-search-snapshot.timer")
 		engine := string(t.site.Search.Engine) + ".service"
 		if t.searchStandIn(g) {
 			standIn = engine

@@ -44,7 +44,7 @@ func (t *Test) do(ctx context.Context, method, base, path string, body []byte) (
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	resp, err := t.client().Do(req)
+	resp, err := t.clientFor(base).Do(req)
 	if err != nil {
 		return answer{}, err
 	}

@@ -42,7 +42,7 @@ func common(c *Context) packaging.Spec {
 			"and invenio-run helpers.\n\n" +
 			"Secrets are never part of this package: they reach a host through its\n" +
 			"cloud-init seed or an admin, in /etc/invenio/secrets.env.",
-		Depends: []string{"systemd (>= 250) | systemd-standalone-sysusers", "logrotate"},
+		Depends: []string{"systemd (>= 250) | systemd-standalone-sysusers", "logrotate", "invenio-firewall (= ${binary:Version})"},
 		Files: []packaging.File{
 			conf("/usr/lib/sysusers.d/invenio.conf", "sysusers.conf.tmpl", c),
 			conf("/usr/lib/tmpfiles.d/invenio.conf", "tmpfiles.conf.tmpl", c),
@@ -54,9 +54,21 @@ func common(c *Context) packaging.Spec {
 			manPage("invenio-secrets", 8, "invenio-secrets.8.tmpl", keys),
 		},
 		Maint: systemd.Maint{
-			Sysusers: []string{"invenio.conf"},
-			Tmpfiles: []string{"invenio.conf"},
-			Purge:    []string{"rm -rf /var/lib/invenio /var/log/invenio /run/invenio"},
+			// systemd-sysusers takes another ID when the site's is taken.
+			Configure: []string{uidCheck(c.App().UID)},
+			Sysusers:  []string{"invenio.conf"},
+			Tmpfiles:  []string{"invenio.conf"},
+			Purge:     []string{"rm -rf /var/lib/invenio /var/log/invenio /run/invenio"},
 		},
 	}
+}
+
+// uidCheck warns when the invenio user did not get the site's ID (another
+// user had it), which shared storage then shows as files of a stranger.
+func uidCheck(uid int) string {
+	id := itoa(uid)
+	return "if [ \"$(id -u invenio 2>/dev/null)\" != " + id + " ]; then\n" +
+		"    echo \"invenio-common: warning: the invenio user's ID is $(id -u invenio), not the site's " + id +
+		" (taken by $(getent passwd " + id + " | cut -d: -f1)); files on shared storage will not be its own\" >&2\n" +
+		"fi"
 }

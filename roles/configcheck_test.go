@@ -44,6 +44,16 @@ func TestConfigsParseWithTheRealDaemons(t *testing.T) {
 		require.NoError(t, os.Symlink("../sites-available/invenio", filepath.Join(root, "etc/nginx/sites-enabled/invenio")))
 		out, err := debroot.Chroot(t, root, "nginx", "-t")
 		assert.NoError(t, err, out)
+		// The files of a site that names its load balancer, which adds
+		// X-Forwarded-For or not.
+		for _, forwards := range []bool{true, false} {
+			v := site.Default()
+			v.LoadBalancer = site.LoadBalancer{Addresses: []string{"192.0.2.0/28", "2001:db8::7"}, ForwardsFor: forwards}
+			writeNginxFiles(t, root, v, dev)
+			out, err := debroot.Chroot(t, root, "nginx", "-t")
+			assert.NoError(t, err, "forwards_for %v: %s", forwards, out)
+		}
+		writeNginxFiles(t, root, s, dev)
 	})
 
 	t.Run("postgresql", func(t *testing.T) {
@@ -82,6 +92,13 @@ echo "auth: $(REDISCLI_AUTH=` + pw + ` redis-cli -h ` + addr + ` ping)"
 echo "policy: $(REDISCLI_AUTH=` + pw + ` redis-cli -h ` + addr + ` config get maxmemory-policy | tail -n 1)"
 echo "bind: $(REDISCLI_AUTH=` + pw + ` redis-cli config get bind | tail -n 1)"
 REDISCLI_AUTH=` + pw + ` redis-cli shutdown nosave || true
+# The sessions server, as invenio-redis-sessions.service runs it.
+runuser -u redis -- redis-server /etc/redis/invenio-sessions.conf --supervised no --daemonize yes --pidfile /tmp/sessions.pid --logfile /tmp/sessions.log --dir /tmp
+for i in 1 2 3 4 5 6 7 8 9 10; do redis-cli -h ` + addr + ` -p 6380 ping 2>&1 | grep -q NOAUTH && break; sleep 0.5; done
+echo "sessions noauth: $(redis-cli -h ` + addr + ` -p 6380 ping 2>&1)"
+echo "sessions policy: $(REDISCLI_AUTH=` + pw + ` redis-cli -h ` + addr + ` -p 6380 config get maxmemory-policy | tail -n 1)"
+echo "sessions maxmemory: $(REDISCLI_AUTH=` + pw + ` redis-cli -h ` + addr + ` -p 6380 config get maxmemory | tail -n 1)"
+REDISCLI_AUTH=` + pw + ` redis-cli -p 6380 shutdown nosave || true
 '`
 		out, err := exec.Command("unshare", "--net", "sh", "-c", script, "sh", root).CombinedOutput()
 		require.NoError(t, err, string(out))
@@ -89,6 +106,9 @@ REDISCLI_AUTH=` + pw + ` redis-cli shutdown nosave || true
 		assert.Contains(t, string(out), "auth: PONG")
 		assert.Contains(t, string(out), "policy: "+s.EffectiveSizing(dev).Redis.Policy)
 		assert.Contains(t, string(out), "bind: 127.0.0.1 -::1 "+addr)
+		assert.Contains(t, string(out), "sessions noauth: NOAUTH", "the sessions Redis refuses commands without auth")
+		assert.Contains(t, string(out), "sessions policy: noeviction", "sessions are never evicted")
+		assert.Contains(t, string(out), "sessions maxmemory: 268435456", "the site's sessions_maxmemory, 256mb")
 		auth, err := os.Stat(filepath.Join(root, "etc/redis/invenio-auth.conf"))
 		require.NoError(t, err)
 		assert.Equal(t, os.FileMode(0o640), auth.Mode().Perm())
@@ -125,6 +145,30 @@ REDISCLI_AUTH=` + pw + ` redis-cli shutdown nosave || true
 		assert.True(t, rabbitHashMatches(t, changed, pw+"-rotated"))
 	})
 
+	t.Run("nftables", func(t *testing.T) {
+		need.Tool(t, "unshare")
+		// In a private network namespace: Debian's ruleset, then ours twice,
+		// as invenio-firewall.service's start and a reload do.
+		script := `set -e
+chroot "$1" sh -ec 'nft -f /etc/nftables.conf; nft -f ` + roles.FirewallRuleset + `; nft -f ` + roles.FirewallRuleset + `; nft list ruleset'`
+		out, err := exec.Command("unshare", "--net", "sh", "-c", script, "sh", root).CombinedOutput()
+		require.NoError(t, err, string(out))
+		assert.Equal(t, 1, strings.Count(string(out), "table inet invenio {"), "a reload replaces the table: %s", out)
+		assert.Contains(t, string(out), "table inet filter {", "Debian's table stays")
+		assert.Contains(t, string(out), "policy drop;")
+		unit, err := os.ReadFile(filepath.Join(root, "usr/lib/systemd/system/invenio-firewall.service"))
+		require.NoError(t, err)
+		assert.Contains(t, string(unit), "ExecStart=/usr/sbin/nft -f "+roles.FirewallRuleset)
+	})
+
+	t.Run("sysusers", func(t *testing.T) {
+		out, err := debroot.Chroot(t, root, "systemd-sysusers", "/usr/lib/sysusers.d/invenio.conf")
+		require.NoError(t, err, out)
+		out, err = debroot.Chroot(t, root, "sh", "-c", "echo $(id -u invenio) $(id -g invenio)")
+		require.NoError(t, err, out)
+		assert.Equal(t, "900 900", strings.TrimSpace(out), "the site's fixed ID for user and group")
+	})
+
 	t.Run("exim4", func(t *testing.T) {
 		out, err := debroot.Chroot(t, root, "/usr/libexec/invenio/exim4-apply")
 		require.NoError(t, err, out)
@@ -159,10 +203,23 @@ func devRoot(t *testing.T, s *site.Site, dev site.Instance) string {
 	return root
 }
 
+// writeNginxFiles writes the NGINX site and snippet that in's packages
+// ship for site s into root.
+func writeNginxFiles(t *testing.T, root string, s *site.Site, in site.Instance) {
+	t.Helper()
+	for _, sp := range roles.Plan(s, in) {
+		for _, f := range sp.Files {
+			if strings.HasPrefix(f.Path, "/etc/nginx/") {
+				require.NoError(t, os.WriteFile(filepath.Join(root, f.Path), f.Body, 0o644))
+			}
+		}
+	}
+}
+
 // servicePackages are Debian's packages of the daemons our roles configure.
 func servicePackages(in site.Instance) []string {
 	return []string{"nginx", "postgresql-" + roles.PostgreSQLVersion(in.Suite), "redis-server", "rabbitmq-server",
-		"exim4-daemon-light", "nfs-kernel-server"}
+		"exim4-daemon-light", "nfs-kernel-server", "nftables"}
 }
 
 // writeSelfSigned writes a throwaway self-signed certificate and key where

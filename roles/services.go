@@ -106,9 +106,20 @@ func postgresql(c *Context) packaging.Spec {
 	}
 }
 
+// redisSessions is the data of the sessions Redis's unit.
+type redisSessions struct {
+	Instance  string
+	Hardening systemd.HardenOptions
+}
+
 // redis is invenio-redis: Debian's redis.conf plus bind, memory policy and
-// auth, run through a drop-in.
+// auth, run through a drop-in, and a second Redis that keeps the sessions
+// and never evicts (see redis-sessions.conf.tmpl for why).
 func redis(c *Context) packaging.Spec {
+	sessions := redisSessions{
+		Instance:  c.Instance.Name,
+		Hardening: systemd.HardenOptions{ReadWritePaths: []string{"/var/lib/redis"}, Network: true},
+	}
 	return packaging.Spec{
 		Name:     "invenio-redis",
 		Section:  "database",
@@ -116,16 +127,23 @@ func redis(c *Context) packaging.Spec {
 		Description: "Runs Debian's Redis with /etc/redis/invenio.conf, which includes Debian's\n" +
 			"redis.conf and binds to localhost and " + c.ServicesAddr() + ", sets maxmemory\n" +
 			"and its policy, and requires the password from /etc/invenio/secrets.env.\n" +
-			"Without that file Redis gets a random password nobody knows, never none.",
+			"Without that file Redis gets a random password nobody knows, never none.\n" +
+			"The users' sessions live in a second Redis on port 6380,\n" +
+			"invenio-redis-sessions.service, which never evicts.",
 		Depends: []string{"invenio-common (= ${binary:Version})", "redis-server"},
 		Files: []packaging.File{
 			conf("/etc/redis/invenio.conf", "redis.conf.tmpl", c),
+			conf("/etc/redis/invenio-sessions.conf", "redis-sessions.conf.tmpl", c),
 			script("/usr/libexec/invenio/redis-auth", "redis-auth.tmpl", c),
 			dropIn("redis-server.service", "invenio.conf", systemd.RedisDropIn()),
+			unitFile("invenio-redis-sessions.service", "redis-sessions.service.tmpl", sessions),
 		},
 		Maint: systemd.Maint{
-			Purge: []string{"rm -f /etc/redis/invenio-auth.conf"},
-			Units: []systemd.UnitAction{{Name: "redis-server.service", Restart: true}},
+			Purge: []string{"rm -f /etc/redis/invenio-auth.conf /var/lib/redis/invenio-sessions.rdb"},
+			Units: []systemd.UnitAction{
+				{Name: "redis-server.service", Restart: true},
+				{Name: "invenio-redis-sessions.service", Enable: true, Start: true},
+			},
 		},
 	}
 }
@@ -156,57 +174,6 @@ func rabbitmq(c *Context) packaging.Spec {
 			Units: []systemd.UnitAction{{Name: "rabbitmq-server.service", Restart: true}},
 		},
 	}
-}
-
-// search is invenio-search: the engine's heap, settings, memlock and
-// vm.max_map_count; the engine's package comes from the site's source.
-func search(c *Context) packaging.Spec {
-	e := c.Engine()
-	sysctl := "/usr/lib/sysctl.d/50-invenio-search.conf"
-	return packaging.Spec{
-		Name:     "invenio-search",
-		Section:  "database",
-		Synopsis: "Search engine settings for InvenioRDM, " + c.Instance.Name + " instance",
-		Description: "Configures " + e + " for the " + c.Instance.Name + " instance: a single node\n" +
-			"named " + c.Services().Name + " in cluster " + c.ClusterName() + ", listening on localhost and\n" +
-			c.ServicesAddr() + ", with a " + c.Heap() + " heap (jvm.options.d), memory locking, and\n" +
-			"vm.max_map_count raised for it. Neither engine is in Debian: the site file\n" +
-			"names the apt source or package file it comes from.",
-		Depends: []string{"invenio-common (= ${binary:Version})", "opensearch | elasticsearch", "procps"},
-		Files: []packaging.File{
-			conf("/etc/"+e+"/jvm.options.d/50-invenio-heap.options", "search-heap.options.tmpl", c),
-			conf(sysctl, "search-sysctl.conf.tmpl", c),
-			dropIn(e+".service", "invenio.conf", systemd.SearchDropIn(e, searchSettings(c))),
-		},
-		Maint: systemd.Maint{
-			// systemd-sysctl applies the setting: at boot, and on configure
-			// through deb-systemd-invoke, which honours policy-rc.d. A plain
-			// sysctl call would set the kernel of whatever machine runs the
-			// postinst in a chroot (an image bake, piuparts): vm.* is not
-			// namespaced.
-			Units: []systemd.UnitAction{
-				{Name: e + ".service", Restart: true},
-				{Name: "systemd-sysctl.service", Restart: true},
-			},
-		},
-	}
-}
-
-// searchSettings are the engine's settings, passed as -E options by the drop-in.
-func searchSettings(c *Context) [][2]string {
-	s := [][2]string{
-		{"cluster.name", c.ClusterName()},
-		{"node.name", c.Services().Name},
-		{"network.host", "_local_," + c.ServicesAddr()},
-		{"http.port", "9200"},
-		{"discovery.type", "single-node"},
-		{"bootstrap.memory_lock", "true"},
-		{"action.auto_create_index", "false"},
-	}
-	if c.Engine() == "opensearch" {
-		return append(s, [2]string{"plugins.security.disabled", "true"})
-	}
-	return append(s, [2]string{"xpack.security.enabled", "false"})
 }
 
 // mail is invenio-mail: Exim4 as a satellite that relays the web hosts' mail

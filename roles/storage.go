@@ -68,6 +68,8 @@ func storageForWeb(c *Context) webStorage {
 		name := strings.TrimPrefix(m.Path, unitDir)
 		ws.units = append(ws.units, systemd.UnitAction{Name: name, Enable: true, Start: true})
 		ws.depends = append(ws.depends, storageDepends(c.Site.Storage.Type))
+		retry, timer := storageRetryUnits(c, *m)
+		ws.files, ws.units = append(ws.files, retry...), append(ws.units, timer)
 	}
 	return ws
 }
@@ -87,7 +89,9 @@ func mountUnit(c *Context) *packaging.File {
 		m.FSType = "ceph"
 	}
 	if m.Options == "" {
-		m.Options = "_netdev,noatime"
+		// nofail: a storage that is away at boot holds up neither
+		// remote-fs.target nor logins; invenio-storage-retry mounts it later.
+		m.Options = "_netdev,noatime,nofail"
 	}
 	if c.ExportsStorage() {
 		m.Served, m.Source, m.Timeout = true, nfsSource(c.ServicesAddr(), st.Export), "infinity"

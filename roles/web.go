@@ -121,7 +121,9 @@ func celeryUnits(c *Context) []celeryUnit {
 	}
 	worker, beat := base, base
 	worker.Name, worker.What = "worker", "worker"
-	worker.Args = "worker --loglevel=INFO --events --concurrency=" + itoa(c.Sizing.Celery.Concurrency) + " --hostname=celery@%H"
+	// Celery's default queue and invenio-jobs' "low", where InvenioRDM v13
+	// sends its jobs (invenio-jobs invenio_jobs/config.py).
+	worker.Args = "worker --loglevel=INFO --events --queues=celery,low --concurrency=" + itoa(c.Sizing.Celery.Concurrency) + " --hostname=celery@%H"
 	beat.Name, beat.What = "beat", "beat (scheduler)"
 	beat.Args = "beat --loglevel=INFO --schedule=/var/lib/invenio/celerybeat-schedule --pidfile="
 	beat.OnlyOn = c.Instance.BeatHost().Name

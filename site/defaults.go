@@ -16,6 +16,14 @@ const (
 	// DefaultExport is the directory a services host that serves the shared
 	// storage exports.
 	DefaultExport = "/srv/invenio/storage"
+	// DefaultUID is the invenio user's and group's ID: a system ID that
+	// neither adduser (from 100 up) nor systemd-sysusers (from 999 down)
+	// hands out early.
+	DefaultUID = 900
+	// DefaultSnapshotPath is the search engine's snapshot repository.
+	DefaultSnapshotPath = "/var/backups/invenio-search"
+	// DefaultSnapshotKeep is how many daily snapshots are kept.
+	DefaultSnapshotKeep = 7
 )
 
 // defaultApplication is a stock InvenioRDM application installed by a
@@ -27,14 +35,19 @@ var defaultApplication = Application{
 	UIModule:     "invenio_app.wsgi_ui:application",
 	APIModule:    "invenio_app.wsgi_rest:application",
 	CeleryApp:    "invenio_app.celery",
+	// invenio-jobs' scheduler, which InvenioRDM v13 runs as a second beat
+	// (InvenioRDM's v13 upgrade guide; invenio-jobs
+	// invenio_jobs/services/scheduler.py).
+	JobsScheduler: "invenio_jobs.services.scheduler:RunScheduler",
+	UID:           DefaultUID,
 }
 
 // defaultSizing fits a small VM of 2 cores and 4 GiB that runs everything:
 // 2 uWSGI processes of 2 threads each for the UI and the API, 2 Celery
 // workers, PostgreSQL's own max_connections of 100 with about a quarter of a
 // 1 GiB share of memory in shared_buffers, a 1 GiB search heap (the engine's
-// own default), a 256 MiB Redis that evicts least-recently used keys, and
-// uploads of up to 50 GiB.
+// own default), a 256 MiB Redis that evicts least-recently used keys, a
+// 128 MiB Redis for sessions that never evicts, and uploads of up to 50 GiB.
 var defaultSizing = Sizing{
 	UI:     UWSGI{Processes: 2, Threads: 2},
 	API:    UWSGI{Processes: 2, Threads: 2},
@@ -47,7 +60,7 @@ var defaultSizing = Sizing{
 		MaintenanceWorkMem: "128MB",
 	},
 	Search:      SearchSize{Heap: "1g"},
-	Redis:       Redis{MaxMemory: "256mb", Policy: "allkeys-lru"},
+	Redis:       Redis{MaxMemory: "256mb", Policy: "allkeys-lru", SessionsMaxMemory: "128mb"},
 	UploadLimit: "50G",
 }
 
@@ -73,6 +86,9 @@ func applyDefaults(s *Site, ps *positions) {
 	d := defaulter{ps: ps, mirror: sync.OnceValue(hostMirror)}
 	d.application(&s.Application)
 	d.search(s)
+	if !d.ps.written("load_balancer.forwards_for") {
+		s.LoadBalancer.ForwardsFor = true
+	}
 	d.str("storage.type", (*string)(&s.Storage.Type), string(StorageNone))
 	d.str("storage.mountpoint", &s.Storage.Mountpoint, DefaultMountpoint)
 	if s.Storage.Server != "" {
@@ -107,6 +123,8 @@ func (d defaulter) application(a *Application) {
 	d.str("application.ui_module", &a.UIModule, def.UIModule)
 	d.str("application.api_module", &a.APIModule, def.APIModule)
 	d.str("application.celery_app", &a.CeleryApp, def.CeleryApp)
+	d.str("application.jobs_scheduler", &a.JobsScheduler, def.JobsScheduler)
+	d.num("application.uid", &a.UID, def.UID)
 }
 
 // search fills the engine, the cluster name (the site's name) and the
@@ -114,6 +132,8 @@ func (d defaulter) application(a *Application) {
 func (d defaulter) search(s *Site) {
 	d.str("search.engine", (*string)(&s.Search.Engine), string(DefaultEngine))
 	d.str("search.cluster_name", &s.Search.ClusterName, s.Name)
+	d.str("search.snapshots.path", &s.Search.Snapshots.Path, DefaultSnapshotPath)
+	d.num("search.snapshots.keep", &s.Search.Snapshots.Keep, DefaultSnapshotKeep)
 	if s.Search.Apt != nil && len(s.Search.Apt.Components) == 0 && !d.ps.written("search.apt.components") {
 		s.Search.Apt.Components = []string{"main"}
 	}
@@ -136,6 +156,7 @@ func (d defaulter) sizing(z *Sizing) {
 	d.str("sizing.search.heap", &z.Search.Heap, def.Search.Heap)
 	d.str("sizing.redis.maxmemory", &z.Redis.MaxMemory, def.Redis.MaxMemory)
 	d.str("sizing.redis.policy", &z.Redis.Policy, def.Redis.Policy)
+	d.str("sizing.redis.sessions_maxmemory", &z.Redis.SessionsMaxMemory, def.Redis.SessionsMaxMemory)
 	d.str("sizing.upload_limit", &z.UploadLimit, def.UploadLimit)
 }
 
@@ -143,6 +164,9 @@ func (d defaulter) sizing(z *Sizing) {
 // overrides.
 func (d defaulter) instance(path string, in *Instance) {
 	d.str(path+".suite", &in.Suite, DefaultSuite)
+	if in.LoadBalancer != nil && !d.ps.written(path+".load_balancer.forwards_for") {
+		in.LoadBalancer.ForwardsFor = true
+	}
 	if in.Mirror == "" && !d.ps.written(path+".mirror") {
 		in.Mirror = d.mirror()
 	}

@@ -53,7 +53,7 @@ var badCases = []string{
 	"storage-relative-export", "storage-none-with-server", "storage-server-on-web-host",
 	"sizing-zero", "bad-sizes", "bad-redis-policy", "bad-smarthost",
 	"tls-relative", "tls-missing", "application-paths", "application-modules", "bad-maintainer",
-	"missing-instances", "missing-fields", "empty-values", "many-errors", "bad-network",
+	"missing-instances", "missing-fields", "empty-values", "many-errors", "bad-network", "bad-access",
 }
 
 func TestBadCorpusIsComplete(t *testing.T) {

@@ -22,6 +22,13 @@ type Site struct {
 	Storage Storage `yaml:"storage" json:"storage"`
 	// TLS names the certificate NGINX serves on :8080.
 	TLS TLS `yaml:"tls" json:"tls" jsonschema:"required"`
+	// LoadBalancer is what only the site knows about the load balancer in
+	// front of the web hosts (TU Graz's F5): its addresses and whether it
+	// inserts X-Forwarded-For.
+	LoadBalancer LoadBalancer `yaml:"load_balancer,omitempty" json:"load_balancer,omitempty"`
+	// AdminNetworks are the addresses and networks every host accepts SSH
+	// from; default each instance's own network.
+	AdminNetworks []string `yaml:"admin_networks,omitempty" json:"admin_networks,omitempty"`
 	// Sizing holds the site-wide sizing; an instance may override parts of it.
 	Sizing Sizing `yaml:"sizing" json:"sizing"`
 	// Instances are the independent deployments (dev, test, prod).
@@ -46,8 +53,9 @@ type Application struct {
 	// CeleryApp is the Celery application ("celery -A").
 	CeleryApp string `yaml:"celery_app" json:"celery_app"`
 	// JobsScheduler is the Celery beat scheduler class of InvenioRDM's jobs
-	// (v13 and later: "invenio_jobs.services.scheduler:RunScheduler"); when
-	// set, a second beat runs it on the beat host. Empty means no jobs beat.
+	// (v13 and later; default "invenio_jobs.services.scheduler:RunScheduler");
+	// a second beat runs it on the beat host. Written empty (jobs_scheduler: "")
+	// it turns the jobs beat off, for applications without invenio-jobs.
 	JobsScheduler string `yaml:"jobs_scheduler,omitempty" json:"jobs_scheduler,omitempty"`
 	// DemoData has the instance's set-up load InvenioRDM's demo records
 	// (invenio rdm-records demo); default false.
@@ -55,6 +63,9 @@ type Application struct {
 	// Backups is how many database dumps an upgrade keeps in
 	// /var/backups/invenio on the web host that migrated (default 5).
 	Backups int `yaml:"backups,omitempty" json:"backups,omitempty"`
+	// UID is the invenio user's and group's fixed ID on every host (default
+	// 900): files on shared POSIX storage (CephFS) belong to it.
+	UID int `yaml:"uid,omitempty" json:"uid,omitempty" jsonschema:"minimum=100,maximum=60000"`
 }
 
 // Engine names a search engine.
@@ -76,6 +87,19 @@ type Search struct {
 	Apt *AptSource `yaml:"apt,omitempty" json:"apt,omitempty"`
 	// Deb is a local .deb file of the engine, used instead of an apt source.
 	Deb string `yaml:"deb,omitempty" json:"deb,omitempty"`
+	// Snapshots is the engine's snapshot repository, where a daily timer
+	// keeps the newest snapshots of every index (statistics live only in
+	// the engine).
+	Snapshots Snapshots `yaml:"snapshots,omitempty" json:"snapshots,omitempty"`
+}
+
+// Snapshots configures the search engine's snapshot repository.
+type Snapshots struct {
+	// Path is the repository's directory (path.repo) on the services host,
+	// best on a disk of its own; default /var/backups/invenio-search.
+	Path string `yaml:"path,omitempty" json:"path,omitempty"`
+	// Keep is how many daily snapshots are kept; default 7.
+	Keep int `yaml:"keep,omitempty" json:"keep,omitempty" jsonschema:"minimum=1,maximum=366"`
 }
 
 // AptSource is an extra apt repository with the key that signs it.
@@ -142,6 +166,20 @@ type TLS struct {
 	Key string `yaml:"key" json:"key" jsonschema:"required"`
 }
 
+// LoadBalancer describes the load balancer in front of the web hosts.
+type LoadBalancer struct {
+	// Addresses are the addresses or networks (CIDR) the load balancer
+	// connects to the web hosts from: NGINX takes the client's address from
+	// their X-Forwarded-For, and the web hosts' firewall accepts :8080 only
+	// from them. Empty: :8080 is open to every address and NGINX trusts none.
+	Addresses []string `yaml:"addresses,omitempty" json:"addresses,omitempty"`
+	// ForwardsFor says whether the load balancer adds the client's address
+	// to X-Forwarded-For (default true). When false, NGINX replaces the
+	// header, so that a client cannot make the application see another
+	// address, and the application trusts one proxy only.
+	ForwardsFor bool `yaml:"forwards_for,omitempty" json:"forwards_for,omitempty" jsonschema:"default=true"`
+}
+
 // Sizing holds the tunables of every service. In an instance, unset fields
 // take the site's values.
 type Sizing struct {
@@ -201,6 +239,9 @@ type Redis struct {
 	MaxMemory string `yaml:"maxmemory,omitempty" json:"maxmemory,omitempty" jsonschema:"pattern=^[0-9]+[kKmMgG][bB]?$"`
 	// Policy is Redis' maxmemory-policy.
 	Policy string `yaml:"policy,omitempty" json:"policy,omitempty" jsonschema:"enum=noeviction,enum=allkeys-lru,enum=allkeys-lfu,enum=volatile-lru,enum=volatile-lfu,enum=allkeys-random,enum=volatile-random,enum=volatile-ttl"`
+	// SessionsMaxMemory is maxmemory of the second Redis that keeps only the
+	// users' sessions and never evicts (noeviction), e.g. "128mb".
+	SessionsMaxMemory string `yaml:"sessions_maxmemory,omitempty" json:"sessions_maxmemory,omitempty" jsonschema:"pattern=^[0-9]+[kKmMgG][bB]?$"`
 }
 
 // Instance is one independent deployment of the application.
@@ -219,6 +260,9 @@ type Instance struct {
 	Sizing *Sizing `yaml:"sizing,omitempty" json:"sizing,omitempty"`
 	// Network describes the internal network the instance's hosts are on.
 	Network Network `yaml:"network,omitempty" json:"network,omitempty"`
+	// LoadBalancer replaces the site's load_balancer for this instance,
+	// e.g. for a dev host that users reach without the F5.
+	LoadBalancer *LoadBalancer `yaml:"load_balancer,omitempty" json:"load_balancer,omitempty"`
 	// Hosts are the instance's VMs.
 	Hosts []Host `yaml:"hosts" json:"hosts" jsonschema:"required,minItems=1"`
 }

@@ -31,6 +31,7 @@ func validate(file string, s *Site, ps *positions) Errors {
 	v.storage()
 	v.lifecycle()
 	v.tls()
+	v.access()
 	v.sizing("sizing", &s.Sizing)
 	v.instances()
 	return v.errs
@@ -124,6 +125,7 @@ func (v *validator) application() {
 		v.bad("application.celery_app", a.CeleryApp, errors.New("is not a dotted Python name"),
 			"write the module that holds the Celery app, e.g. invenio_app.celery")
 	}
+	v.count("application.uid", a.UID, 100, 60000)
 	if a.JobsScheduler != "" && !wsgiModule.MatchString(a.JobsScheduler) {
 		v.bad("application.jobs_scheduler", a.JobsScheduler, errors.New("is not a scheduler class reference"),
 			"write package.module:Class, e.g. invenio_jobs.services.scheduler:RunScheduler")
@@ -198,6 +200,8 @@ func (v *validator) search() {
 	if sr.Apt != nil {
 		v.aptSource("search.apt", sr.Apt)
 	}
+	v.dataDir("search.snapshots.path", sr.Snapshots.Path, DefaultSnapshotPath)
+	v.count("search.snapshots.keep", sr.Snapshots.Keep, 1, 366)
 }
 
 // aptSource checks an extra apt source.

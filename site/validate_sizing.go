@@ -28,6 +28,7 @@ func (v *validator) sizing(path string, z *Sizing) {
 	v.size(path+".postgresql.maintenance_work_mem", pg.MaintenanceWorkMem, postgresSize)
 	v.size(path+".search.heap", z.Search.Heap, heapSize)
 	v.size(path+".redis.maxmemory", z.Redis.MaxMemory, redisSize)
+	v.size(path+".redis.sessions_maxmemory", z.Redis.SessionsMaxMemory, redisSize)
 	v.size(path+".upload_limit", z.UploadLimit, nginxSize)
 	p := z.Redis.Policy
 	if (p != "" || v.ps.written(path+".redis.policy")) && !slices.Contains(redisPolicies, p) {

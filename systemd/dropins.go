@@ -39,8 +39,8 @@ var dropIns = map[string]func() *Unit{
 	unitRabbitMQ:      rabbitmqDropIn,
 	unitRedis:         redisDropIn,
 	unitExim4:         exim4DropIn,
-	unitOpenSearch:    func() *Unit { return searchDropIn("opensearch", nil) },
-	unitElasticsearch: func() *Unit { return searchDropIn("elasticsearch", nil) },
+	unitOpenSearch:    func() *Unit { return searchDropIn("opensearch", nil, "") },
+	unitElasticsearch: func() *Unit { return searchDropIn("elasticsearch", nil, "") },
 }
 
 // DropInUnits lists the units DropIn has a drop-in for, sorted.
@@ -83,8 +83,8 @@ func Exim4DropIn() []byte { return exim4DropIn().Bytes() }
 
 // SearchDropIn is the search engine's drop-in ("opensearch" or
 // "elasticsearch"), rendered, with settings passed as -Ekey=value options.
-func SearchDropIn(engine string, settings [][2]string) []byte {
-	return searchDropIn(engine, settings).Bytes()
+func SearchDropIn(engine string, settings [][2]string, snapshots string) []byte {
+	return searchDropIn(engine, settings, snapshots).Bytes()
 }
 
 // newDropIn starts a drop-in with a comment that says where it comes from.
@@ -200,13 +200,20 @@ var searchSyscalls = []string{"@chown", "seccomp", "madvise", "mincore", "mlock"
 // searchDropIn: OpenSearch and Elasticsearch run as their own user; the JVM
 // JITs (no MemoryDenyWriteExecute), locks its heap (bootstrap.memory_lock:
 // LimitMEMLOCK=infinity) and wants 65536 file descriptors. Settings become
-// -E options of the vendor's entrypoint.
-func searchDropIn(engine string, settings [][2]string) *Unit {
+// -E options of the vendor's entrypoint. The snapshot repository, unless
+// "", is made before each start (with full privileges, "+", for the
+// engine's user, which only the engine's package creates) and writable.
+func searchDropIn(engine string, settings [][2]string, snapshots string) *Unit {
 	unit := engine + ".service"
 	u := newDropIn(unit, "Hardening, memory locking and limits.")
+	rw := []string{"/var/lib/" + engine, "/var/log/" + engine, "-/etc/" + engine}
+	if snapshots != "" {
+		rw = append(rw, "-"+snapshots)
+		u.Add("Service", "ExecStartPre", "+/usr/bin/install -d -o "+engine+" -g "+engine+" -m 0750 "+escape.ExecArg(snapshots))
+	}
 	sandbox{
 		dropIn: true, noNewPrivs: true, protectHome: "yes", writeExecute: true,
-		readWrite:     []string{"/var/lib/" + engine, "/var/log/" + engine, "-/etc/" + engine},
+		readWrite:     rw,
 		families:      []string{"AF_UNIX", "AF_INET", "AF_INET6"},
 		extraSyscalls: searchSyscalls,
 	}.apply(u)

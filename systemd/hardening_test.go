@@ -131,8 +131,8 @@ func dropInCases() []dropInCase {
 		{"rabbitmq-server.service", "rabbitmq-server.service", RabbitMQDropIn()},
 		{"redis-server.service", "redis-server.service", RedisDropIn()},
 		{"exim4.service", "exim4.service", Exim4DropIn()},
-		{"opensearch.service", "opensearch.service", SearchDropIn("opensearch", testSearchSettings)},
-		{"elasticsearch.service", "elasticsearch.service", SearchDropIn("elasticsearch", testSearchSettings)},
+		{"opensearch.service", "opensearch.service", SearchDropIn("opensearch", testSearchSettings, "/var/backups/invenio-search")},
+		{"elasticsearch.service", "elasticsearch.service", SearchDropIn("elasticsearch", testSearchSettings, "/var/backups/invenio-search")},
 	}
 }
 
@@ -204,9 +204,9 @@ func TestDropInsKeepDaemonsWorking(t *testing.T) {
 }
 
 func TestSearchDropInExecStart(t *testing.T) {
-	u := string(SearchDropIn("opensearch", [][2]string{{"node.name", "a b"}, {"x", "50%"}}))
+	u := string(SearchDropIn("opensearch", [][2]string{{"node.name", "a b"}, {"x", "50%"}}, ""))
 	assert.Contains(t, u, "ExecStart=\nExecStart=/usr/share/opensearch/bin/systemd-entrypoint -p ${PID_DIR}/opensearch.pid --quiet \"-Enode.name=a b\" -Ex=50%%\n")
-	assert.NotContains(t, string(SearchDropIn("opensearch", nil)), "ExecStart")
+	assert.NotContains(t, string(SearchDropIn("opensearch", nil, "")), "ExecStart")
 }
 
 func TestHardenDirectives(t *testing.T) {

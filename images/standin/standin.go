@@ -34,6 +34,18 @@ const SearchPackage = "opensearch"
 // Version is the version of every stand-in, the same in every release.
 var Version = packaging.Version{Upstream: "0.0.1", Revision: "1"}
 
+// SearchVersion is the opensearch stand-in's version instead: invenio-search
+// depends on OpenSearch 2 (>= 2, << 3), and any real 2.x is newer.
+var SearchVersion = packaging.Version{Upstream: "2.0.0~standin", Revision: "1"}
+
+// VersionOf returns the version of the stand-in sp.
+func VersionOf(sp packaging.Spec) packaging.Version {
+	if sp.Name == SearchPackage {
+		return SearchVersion
+	}
+	return Version
+}
+
 //go:embed opensearch.service
 var openSearchUnit []byte
 
@@ -84,12 +96,12 @@ func OpenSearch(s *site.Site) packaging.Spec {
 	}
 }
 
-// Write builds specs as .deb files of Version into dir and returns their
-// paths.
+// Write builds specs as .deb files of Version (SearchVersion for
+// opensearch) into dir and returns their paths.
 func Write(dir string, specs []packaging.Spec, epoch time.Time) ([]string, error) {
 	var paths []string
 	for _, sp := range specs {
-		p := filepath.Join(dir, packaging.FileName(sp, Version))
+		p := filepath.Join(dir, packaging.FileName(sp, VersionOf(sp)))
 		if err := writeDeb(p, sp, epoch); err != nil {
 			return nil, fmt.Errorf("stand-in %s: %w", sp.Name, err)
 		}
@@ -103,7 +115,7 @@ func writeDeb(path string, sp packaging.Spec, epoch time.Time) error {
 	if err != nil {
 		return err
 	}
-	err = packaging.Build(f, sp, packaging.BuildOptions{Version: Version, Epoch: epoch})
+	err = packaging.Build(f, sp, packaging.BuildOptions{Version: VersionOf(sp), Epoch: epoch})
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}

@@ -38,7 +38,7 @@ func defaultSiteSuites(b testing.TB) ([]aptrepo.Suite, int) {
 }
 
 // BenchmarkPublish publishes the repository of the default site: three
-// suites (dev, test, prod) of eight role packages and a keyring package
+// suites (dev, test, prod) of nine role packages and a keyring package
 // each, signed, into a directory that already holds the previous publish
 // (the atomic swap included). Target: at most 0.3 s per publish.
 func BenchmarkPublish(b *testing.B) {

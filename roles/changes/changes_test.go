@@ -34,12 +34,15 @@ func TestCompareSameReleaseHasNoChanges(t *testing.T) {
 	}
 }
 
-// TestCompareSiteChange changes the prod sizing and adds the jobs
-// scheduler: only prod's hosts change, with the right files and units.
+// TestCompareSiteChange changes the prod sizing and turns the jobs
+// scheduler on (v1 had it off): only prod's hosts change, with the right
+// files and units.
 func TestCompareSiteChange(t *testing.T) {
-	old := render(t, site.Default())
+	v1 := site.Default()
+	v1.Application.JobsScheduler = ""
+	old := render(t, v1)
 	s := site.Default()
-	s.Application.JobsScheduler = "invenio_jobs.services.scheduler:RunScheduler"
+	require.NotEmpty(t, s.Application.JobsScheduler, "the jobs scheduler is on by default")
 	for i := range s.Instances {
 		if s.Instances[i].Name == "prod" {
 			s.Instances[i].Sizing = &site.Sizing{PostgreSQL: site.PostgreSQL{MaxConnections: 400}}

@@ -59,7 +59,7 @@ func DistInfo(r Release, script []byte) (map[string][]byte, error) {
 		dir + "/WHEEL":            []byte("Wheel-Version: 1.0\nGenerator: invenio-infra\nRoot-Is-Purelib: true\nTag: py3-none-any\n"),
 		dir + "/INSTALLER":        []byte("pip\n"),
 		dir + "/entry_points.txt": EntryPoints(),
-		dir + "/top_level.txt":    []byte(Distribution + "\n"),
+		dir + "/top_level.txt":    topLevel(r),
 	}
 	record := map[string][]byte{"../../../bin/invenio": script}
 	for p, b := range out {
@@ -78,6 +78,19 @@ func DistInfo(r Release, script []byte) (map[string][]byte, error) {
 	}
 	out[dir+"/RECORD"] = recordFile(record, dir+"/RECORD")
 	return out, nil
+}
+
+// topLevel is top_level.txt: the release's top-level packages (invenio_app
+// and the invenio_jobs scheduler it brings), one a line.
+func topLevel(r Release) []byte {
+	ents, _ := fs.ReadDir(Files(r), ".")
+	var names []string
+	for _, e := range ents {
+		if e.IsDir() {
+			names = append(names, e.Name())
+		}
+	}
+	return []byte(strings.Join(names, "\n") + "\n")
 }
 
 // recordFile writes RECORD: one "path,sha256=DIGEST,SIZE" line per file,

@@ -154,7 +154,7 @@ func installFromFile(t *testing.T, r *root, repoDir string, p plan) {
 		assert.Equal(t, "1.0.0-1", r.installed(n), n)
 	}
 	assert.Equal(t, "0.0.1-1", r.installed("invenio-app-tugraz"), "the application STAND-IN came in as a dependency")
-	assert.Equal(t, "0.0.1-1", r.installed("opensearch"), "the opensearch STAND-IN came in as a dependency")
+	assert.Equal(t, "2.0.0~standin-1", r.installed("opensearch"), "the opensearch STAND-IN came in as a dependency")
 	checkInstalled(t, r)
 
 	calls := r.calls()

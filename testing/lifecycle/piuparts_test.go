@@ -93,7 +93,7 @@ func roleDebs(t *testing.T, dir string) []string {
 			out = append(out, d)
 		}
 	}
-	require.Len(t, out, 8, "the eight role packages of an instance")
+	require.Len(t, out, 9, "the nine role packages of an instance")
 	return out
 }
 

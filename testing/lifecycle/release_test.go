@@ -132,7 +132,7 @@ func build(t *testing.T, r release, instance, key string) (string, string) {
 	s, err := site.Load(siteYAML)
 	require.NoError(t, err)
 	for _, sp := range standIns(t, s) {
-		p := writeDeb(t, filepath.Join(pkgs, instance), sp, standInVersion)
+		p := writeDeb(t, filepath.Join(pkgs, instance), sp, standin.VersionOf(sp))
 		t.Logf("STAND-IN %s: %s (built here; no such package is reachable from this machine)", sp.Name, filepath.Base(p))
 	}
 	return pkgs, siteYAML
@@ -148,9 +148,6 @@ func writeDeb(t *testing.T, dir string, s packaging.Spec, v packaging.Version) s
 	require.NoError(t, f.Close())
 	return p
 }
-
-// standInVersion is the version of both stand-ins, the same in every release.
-var standInVersion = standin.Version
 
 // standIns are the two packages that cannot exist here: the site's
 // application package and opensearch (images/standin builds them for

@@ -29,7 +29,7 @@ func baseOptions() debroot.Options {
 		Suite: suite,
 		Packages: []string{
 			"nginx", "postgresql-" + roles.PostgreSQLVersion(suite), "redis-server", "rabbitmq-server", "exim4-daemon-light",
-			"logrotate", "procps", "ceph-common",
+			"logrotate", "procps", "ceph-common", "nftables", "curl",
 			"postgresql-client", "python3-psycopg2", // invenio-setup (invenio-web)
 		},
 	}

@@ -38,6 +38,10 @@ type LBConfig struct {
 	Instance string
 	// Bind is the frontend's address, e.g. 10.10.3.253:443.
 	Bind netip.AddrPort
+	// Source is the address HAProxy connects to the web hosts from (the
+	// F5's, which their firewall lets in); unset, the kernel picks one, the
+	// namespace's first: the test client's.
+	Source netip.Addr
 	// Cert is the PEM file with the frontend's certificate and key.
 	Cert string
 	// Host is the Host header of the health checks: a name the
@@ -70,7 +74,7 @@ func LBFor(p Plan, in site.Instance, cert string) (LBConfig, error) {
 	if err != nil || u.Hostname() == "" {
 		return LBConfig{}, fmt.Errorf("topology: instance %s: URL %q has no host name", in.Name, in.URL)
 	}
-	c := LBConfig{Instance: in.Name, Bind: netip.AddrPortFrom(p.LB, LBPort), Cert: cert, Host: u.Hostname()}
+	c := LBConfig{Instance: in.Name, Bind: netip.AddrPortFrom(p.LB, LBPort), Source: p.LB, Cert: cert, Host: u.Hostname()}
 	for _, h := range p.Web() {
 		c.Backends = append(c.Backends, Backend{Name: h.Name, Addr: netip.AddrPortFrom(h.Addr, WebPort)})
 	}
@@ -128,7 +132,7 @@ func HAProxyConfig(c LBConfig) (string, error) {
 		return "", err
 	}
 	data := map[string]any{
-		"Instance": c.Instance, "Bind": c.Bind.String(), "Cert": c.Cert, "Host": c.Host,
+		"Instance": c.Instance, "Bind": c.Bind.String(), "Source": sourceOf(c.Source), "Cert": c.Cert, "Host": c.Host,
 		"Backends": c.Backends, "Interval": haDuration(c.Interval), "Fall": c.Fall, "Rise": c.Rise,
 		"ConnectTimeout": haDuration(c.ConnectTimeout), "StatsSocket": c.StatsSocket, "PIDFile": c.PIDFile,
 	}
@@ -190,4 +194,12 @@ func (h *HAProxy) Stop() string {
 		}
 	})
 	return h.log.String()
+}
+
+// sourceOf is HAProxy's source address, or "" for the kernel's choice.
+func sourceOf(a netip.Addr) string {
+	if !a.IsValid() {
+		return ""
+	}
+	return a.String()
 }

@@ -3,6 +3,7 @@
 import ast
 import os
 import re
+import warnings
 
 PREFIX = "INVENIO_"
 
@@ -42,11 +43,14 @@ def database_dsn(uri):
 def trusted_hosts(cfg):
     """Return the host names the application answers to, or None for any.
 
-    TRUSTED_HOSTS is Flask 3's name, APP_ALLOWED_HOSTS the older Invenio one.
+    TRUSTED_HOSTS is Flask 3's name. APP_ALLOWED_HOSTS, the older Invenio
+    one, still wins when set, with a deprecation warning, as invenio-app
+    (v13's ext.py) overwrites TRUSTED_HOSTS with it.
     """
     hosts = cfg.get("TRUSTED_HOSTS")
-    if hosts is None:
-        hosts = cfg.get("APP_ALLOWED_HOSTS")
+    if cfg.get("APP_ALLOWED_HOSTS") is not None:
+        warnings.warn("APP_ALLOWED_HOSTS is deprecated; set TRUSTED_HOSTS", DeprecationWarning, stacklevel=2)
+        hosts = cfg["APP_ALLOWED_HOSTS"]
     if hosts is None:
         return None
     if isinstance(hosts, str):
