@@ -10,10 +10,10 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"gitlab.tugraz.at/invenio/invenio-infra/testing/clibin"
 	"gopkg.in/yaml.v3"
 )
 
@@ -240,36 +240,12 @@ func shellWords(line string) []string {
 	return words
 }
 
-var (
-	cliOnce sync.Once
-	cliPath string
-	cliErr  error
-	cliDir  string
-)
-
 // cli builds cmd/invenio-infra once for the package's tests.
-func cli(t *testing.T) string {
-	t.Helper()
-	cliOnce.Do(func() {
-		cliDir, cliErr = os.MkdirTemp("", "ci-cli-")
-		if cliErr != nil {
-			return
-		}
-		cliPath = filepath.Join(cliDir, "invenio-infra")
-		out, err := exec.Command("go", "build", "-o", cliPath, "../cmd/invenio-infra").CombinedOutput()
-		if err != nil {
-			cliErr = fmt.Errorf("building invenio-infra: %v\n%s", err, out)
-		}
-	})
-	require.NoError(t, cliErr)
-	return cliPath
-}
+func cli(t *testing.T) string { return clibin.Path(t) }
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if cliDir != "" {
-		os.RemoveAll(cliDir)
-	}
+	clibin.Remove()
 	os.Exit(code)
 }
 

@@ -6,7 +6,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,7 +15,7 @@ import (
 	"gitlab.tugraz.at/invenio/invenio-infra/packaging"
 	"gitlab.tugraz.at/invenio/invenio-infra/packaging/signing"
 	"gitlab.tugraz.at/invenio/invenio-infra/site"
-	"gitlab.tugraz.at/invenio/invenio-infra/testing/need"
+	"gitlab.tugraz.at/invenio/invenio-infra/testing/clibin"
 )
 
 // epoch is SOURCE_DATE_EPOCH of every build here (2026-01-01).
@@ -26,47 +25,16 @@ const epoch = "1767225600"
 // tests replace with their own.
 const defaultRepository = "https://repository.pages.tugraz.at/apt"
 
-var (
-	cliOnce sync.Once
-	cliPath string
-	cliErr  error
-	cliDir  string
-)
-
 // TestMain removes the CLI binary the tests build.
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if cliDir != "" {
-		os.RemoveAll(cliDir)
-	}
+	clibin.Remove()
 	os.Exit(code)
 }
 
-// cli builds bin/invenio-infra once per test binary: the tests publish
-// with the very commands CI runs.
-func cli(t *testing.T) string {
-	t.Helper()
-	need.Tool(t, "go")
-	cliOnce.Do(func() {
-		if cliDir, cliErr = os.MkdirTemp("", "lifecycle-cli-"); cliErr != nil {
-			return
-		}
-		cliPath = filepath.Join(cliDir, "invenio-infra")
-		out, err := exec.Command("go", "build", "-o", cliPath, "gitlab.tugraz.at/invenio/invenio-infra/cmd/invenio-infra").CombinedOutput()
-		if err != nil {
-			cliErr = &buildError{err: err, out: string(out)}
-		}
-	})
-	require.NoError(t, cliErr)
-	return cliPath
-}
-
-type buildError struct {
-	err error
-	out string
-}
-
-func (e *buildError) Error() string { return "go build: " + e.err.Error() + "\n" + e.out }
+// cli builds invenio-infra once per test binary: the tests publish with
+// the very commands CI runs.
+func cli(t *testing.T) string { return clibin.Path(t) }
 
 // invenioInfra runs the CLI with SOURCE_DATE_EPOCH set and the signing key
 // in $INVENIO_INFRA_SIGNING_KEY (a file path, as a GitLab File variable).
