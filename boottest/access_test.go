@@ -7,7 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"gitlab.tugraz.at/invenio/invenio-infra/site"
-	"gitlab.tugraz.at/invenio/invenio-infra/testing/topology"
+	"gitlab.tugraz.at/invenio/invenio-infra/topology"
 )
 
 // TestBootTestSiteKnowsTheTestNetwork checks that the boot tests' site names

@@ -2,6 +2,7 @@ package boottest
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -22,11 +23,12 @@ const spoofedFor = "203.0.113.9"
 // option forwardfor, as the F5's) NGINX logs the test client's address, the
 // last one the load balancer added, never the forged one; with
 // forwards_for: false it logs the load balancer's. Either way the line names
-// the request's id.
+// the request's id, and the application (behind ProxyFix, as its
+// PROXYFIX_CONFIG says) sees the same address as NGINX.
 func (t *Test) clientAddressCheck() check {
 	return func(ctx context.Context, out io.Writer) error {
 		word := marker("client")
-		host, err := t.forgedRequest(ctx, "/api/fixture/info?"+word)
+		host, app, err := t.forgedRequest(ctx, "/api/fixture/info?"+word)
 		if err != nil {
 			return err
 		}
@@ -37,8 +39,11 @@ func (t *Test) clientAddressCheck() check {
 		var line string
 		err = poll(ctx, 10*time.Second, time.Second, func() error {
 			l, err := g.run(ctx, "grep -F -- "+escape.Shell(word)+" /var/log/nginx/access.log | tail -n 1")
-			if err != nil || strings.TrimSpace(l) == "" {
-				return fmt.Errorf("no access log line for %s on %s: %v", word, host, err)
+			if err != nil {
+				return fmt.Errorf("no access log line for %s on %s: %w", word, host, err)
+			}
+			if strings.TrimSpace(l) == "" {
+				return fmt.Errorf("no access log line for %s on %s", word, host)
 			}
 			line = strings.TrimSpace(l)
 			return nil
@@ -55,6 +60,10 @@ func (t *Test) clientAddressCheck() check {
 		if first, _, _ := strings.Cut(line, " "); first != want {
 			return fmt.Errorf("the access log names %s as the client, want %s (forwards_for: %v)", first, want, forwards)
 		}
+		fmt.Fprintf(out, "the application on %s sees the client as %s\n", host, app)
+		if app != want {
+			return fmt.Errorf("the application sees %s as the client, want %s (forwards_for: %v)", app, want, forwards)
+		}
 		if !strings.Contains(line, "rid=") || strings.Contains(line, "rid= ") || strings.Contains(line, "rid=-") {
 			return fmt.Errorf("the access log line has no request id: %s", line)
 		}
@@ -62,27 +71,34 @@ func (t *Test) clientAddressCheck() check {
 	}
 }
 
-// forgedRequest GETs path through the load balancer with a forged
-// X-Forwarded-For and returns the name of the web host that answered.
-func (t *Test) forgedRequest(ctx context.Context, path string) (string, error) {
+// forgedRequest GETs path (the fixture's /api/fixture/info) through the
+// load balancer with a forged X-Forwarded-For and returns the name of the
+// web host that answered and the client address its application saw.
+func (t *Test) forgedRequest(ctx context.Context, path string) (host, remote string, err error) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, t.lbBase()+path, nil)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	req.Host = t.urlHost
 	req.Header.Set("X-Forwarded-For", spoofedFor)
 	resp, err := t.client().Do(req)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("GET %s through the load balancer: %s", path, resp.Status)
+		return "", "", fmt.Errorf("GET %s through the load balancer: %s", path, resp.Status)
 	}
-	return resp.Header.Get(hostHeader), nil
+	var info struct {
+		RemoteAddr string `json:"remote_addr"`
+	}
+	if err := json.Unmarshal(body, &info); err != nil {
+		return "", "", fmt.Errorf("GET %s: %w: %s", path, err, body)
+	}
+	return resp.Header.Get(hostHeader), info.RemoteAddr, nil
 }
 
 // guestNamed returns the guest with the given host name, or nil.

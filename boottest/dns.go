@@ -9,7 +9,7 @@ import (
 
 	"github.com/miekg/dns"
 
-	"gitlab.tugraz.at/invenio/invenio-infra/testing/topology"
+	"gitlab.tugraz.at/invenio/invenio-infra/topology"
 )
 
 // nameServer stands in for the site's DNS inside the test's network: it
@@ -46,7 +46,8 @@ func serveNames(pc net.PacketConn, names map[string]netip.Addr) *nameServer {
 	}
 	started := make(chan struct{})
 	ns.srv = &dns.Server{PacketConn: pc, Handler: dns.HandlerFunc(ns.serve), NotifyStartedFunc: func() { close(started) }}
-	go ns.srv.ActivateAndServe()
+	// Serving ends with the test (Shutdown); its error then says nothing.
+	go func() { _ = ns.srv.ActivateAndServe() }()
 	<-started
 	return ns
 }

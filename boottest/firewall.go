@@ -15,7 +15,7 @@ import (
 
 	"gitlab.tugraz.at/invenio/invenio-infra/internal/escape"
 	"gitlab.tugraz.at/invenio/invenio-infra/roles"
-	"gitlab.tugraz.at/invenio/invenio-infra/testing/topology"
+	"gitlab.tugraz.at/invenio/invenio-infra/topology"
 )
 
 // closedWait is how long a connection to a port the firewall drops is
@@ -165,8 +165,11 @@ func (t *Test) throughFirewall(g *guest, port int, c check) check {
 		rule := fmt.Sprintf("%s saddr %s tcp dport %d accept comment \"boot-test\"", fam, t.plan.Client, port)
 		res, err := g.run(ctx, "nft --echo --handle insert rule inet invenio input "+escape.Shell(rule))
 		m := nftHandle.FindStringSubmatch(res)
-		if err != nil || m == nil {
-			return fmt.Errorf("opening the firewall to the test client on %d: %v: %s", port, err, res)
+		if err != nil {
+			return fmt.Errorf("opening the firewall to the test client on %d: %w: %s", port, err, res)
+		}
+		if m == nil {
+			return fmt.Errorf("opening the firewall to the test client on %d: no rule handle in %q", port, res)
 		}
 		fmt.Fprintf(out, "firewall: %d open to the test client %s for this check only (rule handle %s)\n", port, t.plan.Client, m[1])
 		defer func() {

@@ -21,8 +21,8 @@ import (
 	"gitlab.tugraz.at/invenio/invenio-infra/images/seed"
 	"gitlab.tugraz.at/invenio/invenio-infra/internal/escape"
 	"gitlab.tugraz.at/invenio/invenio-infra/site"
-	vm "gitlab.tugraz.at/invenio/invenio-infra/testing/qemu"
-	"gitlab.tugraz.at/invenio/invenio-infra/testing/topology"
+	"gitlab.tugraz.at/invenio/invenio-infra/topology"
+	vm "gitlab.tugraz.at/invenio/invenio-infra/vm"
 )
 
 // fingerprintsEnd ends the block of SSH host key fingerprints cloud-init
@@ -87,7 +87,8 @@ func findImage(s *site.Site, in site.Instance, h site.Host, dir string) (string,
 }
 
 // memoryMiB is a guest's RAM: enough for the instance's PostgreSQL shared
-// buffers on a services host, 2 GiB for a web host.
+// buffers on a services host, 2 GiB for a web host (and for a host of any
+// other role).
 func memoryMiB(h site.Host, sz site.Sizing) int {
 	mem := 0
 	if h.Has(site.RoleWeb) {
@@ -96,7 +97,7 @@ func memoryMiB(h site.Host, sz site.Sizing) int {
 	if h.Has(site.RoleServices) {
 		mem += 2048 + 2*sizeMiB(sz.PostgreSQL.SharedBuffers)
 	}
-	return mem
+	return max(mem, 2048)
 }
 
 // sizeMiB reads PostgreSQL's "512MB", "2GB" (or kB) as MiB; 256 when unreadable.
@@ -125,6 +126,7 @@ func (g *guest) seedFiles(certPEM, keyPEM []byte) (map[string][]byte, error) {
 		Nameservers:       []netip.Addr{t.plan.Client},
 		TLSCertificate:    certPEM,
 		TLSKey:            seed.PrivateKey(keyPEM),
+		AppSecrets:        t.appSecrets,
 	})
 	if err != nil {
 		return nil, err
@@ -143,8 +145,12 @@ func (g *guest) start(ctx context.Context, certPEM, keyPEM []byte) error {
 	if err := seed.BuildFAT(ctx, files, seedImg, time.Now()); err != nil {
 		return fmt.Errorf("%s: seed: %w", g.Host.Name, err)
 	}
+	size, err := imageSize(ctx, g.Image)
+	if err != nil {
+		return fmt.Errorf("%s: %w", g.Host.Name, err)
+	}
 	spec := vm.Spec{
-		Disk: g.Image, Seed: seedImg, Firmware: g.t.opts.Firmware, MemoryMiB: g.Memory, CPUs: g.t.cpus(g),
+		Disk: g.Image, DiskSize: size + diskHeadroom, Seed: seedImg, Firmware: g.t.opts.Firmware, MemoryMiB: g.Memory, CPUs: g.t.cpus(g),
 		Reboot: true, Extra: topology.NetArgs(g.Net),
 	}
 	var m *vm.Machine

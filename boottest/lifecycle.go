@@ -111,7 +111,8 @@ func setUpOnce(instance string, journals map[string]string, rows string) (string
 	return workers[0], nil
 }
 
-func sortedKeys(m map[string]string) []string {
+// sortedKeys returns a map's keys, sorted.
+func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)

@@ -28,6 +28,7 @@ func TestMemoryMiB(t *testing.T) {
 	assert.Equal(t, 2048, memoryMiB(site.Host{Roles: []site.Role{site.RoleWeb}}, sz))
 	assert.Equal(t, 6144, memoryMiB(site.Host{Roles: []site.Role{site.RoleServices}}, sz), "room for 2GB of shared buffers")
 	assert.Equal(t, 8192, memoryMiB(site.Host{Roles: []site.Role{site.RoleWeb, site.RoleServices}}, sz))
+	assert.Equal(t, 2048, memoryMiB(site.Host{Roles: []site.Role{"other"}}, sz), "a host of another role gets a web host's")
 }
 
 func TestSmarthostAddr(t *testing.T) {

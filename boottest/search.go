@@ -8,6 +8,7 @@ import (
 
 	"gitlab.tugraz.at/invenio/invenio-infra/internal/escape"
 	"gitlab.tugraz.at/invenio/invenio-infra/internal/junit"
+	"gitlab.tugraz.at/invenio/invenio-infra/roles"
 )
 
 // searchAutoCreateCheck writes a document to an index InvenioRDM's
@@ -27,15 +28,23 @@ func (t *Test) searchAutoCreateCheck(g *guest) check {
 		code, err := post(stats)
 		fmt.Fprintf(out, "POST %s/_doc: %s\n", stats, code)
 		_, _ = g.run(ctx, "curl -sS -X DELETE "+escape.Shell("http://localhost:9200/"+stats)+" >/dev/null")
-		if err != nil || code != "201" {
-			return fmt.Errorf("a statistics index was not created on the fly: %s %v", code, err)
+		if err != nil {
+			return fmt.Errorf("a statistics index was not created on the fly: %w", err)
+		}
+		if code != "201" {
+			return fmt.Errorf("a statistics index was not created on the fly: HTTP %s", code)
 		}
 		other := prefix + "boot-test-other"
 		code, err = post(other)
 		fmt.Fprintf(out, "POST %s/_doc: %s\n", other, code)
 		if err != nil || code != "404" {
 			_, _ = g.run(ctx, "curl -sS -X DELETE "+escape.Shell("http://localhost:9200/"+other)+" >/dev/null")
-			return fmt.Errorf("an index outside InvenioRDM's patterns was not refused: %s %v", code, err)
+		}
+		if err != nil {
+			return fmt.Errorf("an index outside InvenioRDM's patterns was not refused: %w", err)
+		}
+		if code != "404" {
+			return fmt.Errorf("an index outside InvenioRDM's patterns was not refused: HTTP %s", code)
 		}
 		return nil
 	}
@@ -48,9 +57,10 @@ func (t *Test) searchSnapshotCheck(g *guest) check {
 		if t.searchStandIn(g) {
 			return junit.Skipf("no %s package is available here: the image carries a STAND-IN", t.site.Search.Engine)
 		}
-		if res, err := g.run(ctx, "systemctl start invenio-search-snapshot.service"); err != nil {
-			j, _ := g.run(ctx, "journalctl --no-pager -b -n 20 -u invenio-search-snapshot.service")
-			return fmt.Errorf("invenio-search-snapshot.service: %v: %s%s", err, res, j)
+		unit := roles.SearchSnapshotService
+		if res, err := g.run(ctx, "systemctl start "+unit); err != nil {
+			j, _ := g.run(ctx, "journalctl --no-pager -b -n 20 -u "+unit)
+			return fmt.Errorf("%s: %w: %s%s", unit, err, res, j)
 		}
 		list, err := g.run(ctx, "curl -fsS 'http://localhost:9200/_cat/snapshots/invenio?h=id,status'")
 		fmt.Fprint(out, list)

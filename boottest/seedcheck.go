@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 
+	"gitlab.tugraz.at/invenio/invenio-infra/images/bake"
 	"gitlab.tugraz.at/invenio/invenio-infra/internal/escape"
 	"gitlab.tugraz.at/invenio/invenio-infra/site"
 )
@@ -27,9 +28,12 @@ func (t *Test) seedFacts(g *guest) string {
 	s := `f=/etc/invenio/secrets.env
 echo "hostname=$(hostname)"
 echo "secrets=$(stat -c '%a %U %G' $f) sha256=$(sha256sum <$f | cut -d' ' -f1)"
-echo "hostkeys=$(ls /etc/ssh/ssh_host_*_key | wc -l)"
+echo "hostkeys=$(cd /etc/ssh && echo ssh_host_*_key)"
 echo "hostkey=$(ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub | cut -d' ' -f2)"
 echo "machineid=$(cat /etc/machine-id)"
+u=$(ss -Hlnu '( sport = :5355 or sport = :5353 )' | wc -l) t=$(ss -Hlnt 'sport = :5355' | wc -l)
+command -v ss >/dev/null || u=no-ss
+echo "linkresolvers=$u $t"
 `
 	if g.Has(site.RoleWeb) {
 		s += `echo "tlskey=$(stat -c '%a %U %G' ` + escape.Shell(t.site.TLS.Key) + `)"` + "\n"
@@ -40,9 +44,22 @@ echo "machineid=$(cat /etc/machine-id)"
 	return s
 }
 
+// hostKeyFiles is what the shell's glob ssh_host_*_key gives in /etc/ssh
+// on a host whose first boot made its keys: one per bake.HostKeyTypes, no
+// RSA key.
+func hostKeyFiles() string {
+	var names []string
+	for _, t := range bake.HostKeyTypes {
+		names = append(names, "ssh_host_"+t+"_key")
+	}
+	slices.Sort(names)
+	return strings.Join(names, " ")
+}
+
 // seedCheck checks what the host's seed did on first boot: its host name,
 // the secrets file (mode, owner and content), SSH host keys and a
-// machine-id made there, and the TLS keys' modes.
+// machine-id made there, the TLS keys' modes, and that nothing listens for
+// link-local name queries (LLMNR, multicast DNS).
 func (t *Test) seedCheck(g *guest) check {
 	return func(ctx context.Context, out io.Writer) error {
 		raw, err := g.run(ctx, t.seedFacts(g))
@@ -55,7 +72,10 @@ func (t *Test) seedCheck(g *guest) check {
 		want := map[string]string{
 			"hostname": g.Host.Name,
 			"secrets":  "640 root invenio sha256=" + hex.EncodeToString(sum[:]),
-			"hostkeys": "3",
+			"hostkeys": hostKeyFiles(),
+			// Sockets on LLMNR's and multicast DNS's ports (UDP, TCP):
+			// the image turns both off in systemd-resolved.
+			"linkresolvers": "0 0",
 		}
 		if g.Has(site.RoleWeb) {
 			want["tlskey"] = "600 root root"
@@ -108,7 +128,7 @@ func (t *Test) uniqueCheck() check {
 			}
 		}
 		fmt.Fprintf(out, "%d hosts: machine-ids and SSH host keys checked, consoles searched for %d secrets and the TLS key\n",
-			len(t.guests), t.secrets.Len())
+			len(t.guests), t.secrets.Len()+t.appSecrets.Len())
 		if len(problems) > 0 {
 			return fmt.Errorf("%s", strings.Join(problems, "; "))
 		}
@@ -123,6 +143,11 @@ func (t *Test) leaks(console string) []string {
 	for i, v := range t.secrets.Values() {
 		if strings.Contains(console, v) {
 			out = append(out, t.secrets.Keys()[i])
+		}
+	}
+	for i, v := range t.appSecrets.Values() {
+		if strings.Contains(console, v) {
+			out = append(out, t.appSecrets.Keys()[i])
 		}
 	}
 	if lines := strings.Split(string(t.tlsKey), "\n"); len(lines) > 1 && lines[1] != "" && strings.Contains(console, lines[1]) {

@@ -12,7 +12,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
-	"gitlab.tugraz.at/invenio/invenio-infra/testing/topology"
+	"gitlab.tugraz.at/invenio/invenio-infra/topology"
 )
 
 // Mail is one message the sink received.
@@ -51,7 +51,8 @@ func serveMail(l net.Listener) *mailSink {
 	s.srv.Domain = "smarthost.boot-test.invalid"
 	s.srv.ReadTimeout, s.srv.WriteTimeout = time.Minute, time.Minute
 	s.srv.MaxMessageBytes = 1 << 20
-	go s.srv.Serve(l)
+	// Serving ends with the test (Close); its error then says nothing.
+	go func() { _ = s.srv.Serve(l) }()
 	return s
 }
 

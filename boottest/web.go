@@ -18,17 +18,21 @@ import (
 	"gitlab.tugraz.at/invenio/invenio-infra/internal/escape"
 	"gitlab.tugraz.at/invenio/invenio-infra/internal/junit"
 	"gitlab.tugraz.at/invenio/invenio-infra/site"
-	"gitlab.tugraz.at/invenio/invenio-infra/testing/topology"
+	"gitlab.tugraz.at/invenio/invenio-infra/topology"
 )
 
-// hostHeader names the host that answered (the fixture application's).
-const hostHeader = "X-Fixture-Host"
+// hostHeader names the host that answered and releaseHeader the release
+// its process runs (the fixture application's test probes).
+const (
+	hostHeader    = "X-Fixture-Host"
+	releaseHeader = "X-Fixture-Release"
+)
 
 // answer is an HTTP response read whole.
 type answer struct {
-	Status int
-	Host   string
-	Body   []byte
+	Status        int
+	Host, Release string
+	Body          []byte
 }
 
 // do sends a request to base (https://ADDR:PORT) with the instance's
@@ -50,7 +54,7 @@ func (t *Test) do(ctx context.Context, method, base, path string, body []byte) (
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	return answer{Status: resp.StatusCode, Host: resp.Header.Get(hostHeader), Body: b}, err
+	return answer{Status: resp.StatusCode, Host: resp.Header.Get(hostHeader), Release: resp.Header.Get(releaseHeader), Body: b}, err
 }
 
 // expect sends a request and requires the status.

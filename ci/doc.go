@@ -2,8 +2,8 @@
 // structure (stage order, artefacts, reports, publishing only on tags, no
 // secrets), that every invenio-infra command and flag its jobs call exists,
 // that its image matrix matches the site, that gitlab-ci-local reads it, that
-// its jobs pass their artefacts along and that a broken job fails it, and
-// what scripts/publish sends to GitLab.
+// its jobs pass their artefacts along and that a broken job fails it, what
+// scripts/publish sends to GitLab, and how scripts/fuzz judges a fuzz run.
 //
 // Its subpackages turn `go test -json` into the JUnit report the test job
 // publishes (testreport, and the command gotestjunit).

@@ -155,7 +155,12 @@ func (j job) lines() []string {
 			continue
 		}
 		for _, l := range list(v) {
-			out = append(out, str(l))
+			// A block scalar (an if … fi) holds a command a line.
+			for _, line := range strings.Split(str(l), "\n") {
+				if line = strings.TrimSpace(line); line != "" {
+					out = append(out, line)
+				}
+			}
 		}
 	}
 	return out

@@ -14,8 +14,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"gitlab.tugraz.at/invenio/invenio-infra/packaging/aptrepo"
 	"gitlab.tugraz.at/invenio/invenio-infra/packaging/signing"
+	"gitlab.tugraz.at/invenio/invenio-infra/testing/aptverify"
 	"gitlab.tugraz.at/invenio/invenio-infra/testing/need"
 )
 
@@ -152,6 +152,6 @@ func TestPublishPrevious(t *testing.T) {
 	assert.Equal(t, []string{"1.0.0-1", "1.1.0-1"}, webVersions(t, filepath.Join(apt, "dists/prod/main/binary-amd64/Packages")))
 	pub, err := os.ReadFile(filepath.Join(apt, "invenio-archive-keyring.gpg"))
 	require.NoError(t, err)
-	require.NoError(t, aptrepo.Verify(apt, pub))
+	require.NoError(t, aptverify.Verify(apt, pub))
 	assert.NoDirExists(t, apt+".previous")
 }

@@ -313,7 +313,7 @@ func TestSigningKey(t *testing.T) {
 	require.NotContains(t, out, "decoded")
 
 	require.NoError(t, os.WriteFile(file, []byte("bm90IGEga2V5IGF0IGFsbA=@@\n"), 0o600))
-	out, err = publish(dir, "signing-key", tag...)
+	_, err = publish(dir, "signing-key", tag...)
 	require.NoError(t, err, "not base64: the tool judges it")
 	require.NoError(t, os.WriteFile(file, []byte("QUJD=QUJD\n"), 0o600))
 	out, err = publish(dir, "signing-key", tag...)

@@ -69,8 +69,9 @@ func (s Spec) validateFieldLines() error {
 		values []string
 	}{
 		{"Maintainer", []string{s.Maintainer}}, {"Homepage", []string{s.Homepage}}, {"Section", []string{s.Section}},
-		{"Depends", s.Depends}, {"Recommends", s.Recommends}, {"Suggests", s.Suggests}, {"Conflicts", s.Conflicts},
-		{"Breaks", s.Breaks}, {"Replaces", s.Replaces}, {"Provides", s.Provides},
+		{"Depends", RelationStrings(s.Depends)}, {"Recommends", RelationStrings(s.Recommends)},
+		{"Suggests", RelationStrings(s.Suggests)}, {"Conflicts", RelationStrings(s.Conflicts)},
+		{"Breaks", RelationStrings(s.Breaks)}, {"Replaces", RelationStrings(s.Replaces)}, {"Provides", RelationStrings(s.Provides)},
 	}
 	for _, f := range fields {
 		for _, v := range f.values {

@@ -300,10 +300,10 @@ func wrap(line string, width int) []string {
 // "invenio-common (= ${binary:Version})".
 const BinaryVersion = "${binary:Version}"
 
-// substVars replaces BinaryVersion in relationship fields with v.
-func substVars(fields []string, v Version) []string {
-	out := make([]string, len(fields))
-	for i, f := range fields {
+// substVars renders relationship fields with BinaryVersion replaced by v.
+func substVars(fields []Relation, v Version) []string {
+	out := RelationStrings(fields)
+	for i, f := range out {
 		out[i] = strings.ReplaceAll(f, BinaryVersion, v.String())
 	}
 	return out

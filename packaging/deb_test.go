@@ -4,7 +4,6 @@ import (
 	"archive/tar"
 	"bytes"
 	"crypto/sha256"
-	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -18,10 +17,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"gitlab.tugraz.at/invenio/invenio-infra/internal/golden"
 	"gitlab.tugraz.at/invenio/invenio-infra/testing/need"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 func TestBuildControlFields(t *testing.T) {
 	c, _, _ := readDeb(t, build(t, testSpec(), testOptions()))
@@ -48,20 +46,7 @@ func TestBuildControlGolden(t *testing.T) {
 	o := testOptions()
 	o.Version.Epoch = 2
 	_, control, _ := readDeb(t, build(t, s, o))
-	golden(t, "control.golden", control["./control"].Body)
-}
-
-// golden compares got with testdata/name, or rewrites it under -update.
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		require.NoError(t, os.MkdirAll("testdata", 0o755))
-		require.NoError(t, os.WriteFile(path, got, 0o644))
-	}
-	want, err := os.ReadFile(path)
-	require.NoError(t, err, "run go test -run %s -update to create it", t.Name())
-	assert.Equal(t, string(want), string(got))
+	golden.Assert(t, filepath.Join("testdata", "control.golden"), control["./control"].Body)
 }
 
 func TestBuildConffilesAndScripts(t *testing.T) {
@@ -155,7 +140,7 @@ func TestCopyright(t *testing.T) {
 	s := testSpec()
 	b, err := copyright(s, testEpoch)
 	require.NoError(t, err)
-	golden(t, "copyright.golden", b)
+	golden.Assert(t, filepath.Join("testdata", "copyright.golden"), b)
 
 	s.License, s.Copyright = "GPL-3", "2020 Someone\n2024 Someone Else"
 	b, err = copyright(s, testEpoch)
@@ -195,7 +180,7 @@ func TestBuildRejects(t *testing.T) {
 		"no description":             {func(s *Spec, _ *BuildOptions) { s.Description = " " }, "extended description"},
 		"bad maintainer":             {func(s *Spec, _ *BuildOptions) { s.Maintainer = "nobody" }, "maintainer"},
 		"maintainer field injection": {func(s *Spec, _ *BuildOptions) { s.Maintainer = "Team\nEssential: yes <t@example.org>" }, "Maintainer"},
-		"depends field injection":    {func(s *Spec, _ *BuildOptions) { s.Depends = []string{"a\nPre-Depends: evil"} }, "Depends"},
+		"depends field injection":    {func(s *Spec, _ *BuildOptions) { s.Depends = Deps("a\nPre-Depends: evil") }, "Depends"},
 		"homepage field injection":   {func(s *Spec, _ *BuildOptions) { s.Homepage = "https://x\nTrusted: yes" }, "Homepage"},
 		"bad architecture":           {func(s *Spec, _ *BuildOptions) { s.Architecture = "x86 64" }, "architecture"},
 		"no section":                 {func(s *Spec, _ *BuildOptions) { s.Section = "" }, "section"},

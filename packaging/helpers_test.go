@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"errors"
 	"io"
 	"io/fs"
 	"os"
@@ -49,8 +50,8 @@ func testSpec() Spec {
 		Section:     "admin",
 		Maintainer:  "Repository Team <repository@example.org>",
 		Homepage:    "https://repository.example.org",
-		Depends:     []string{"systemd | systemd-standalone-sysusers | systemd-sysusers"},
-		Recommends:  []string{"nginx"},
+		Depends:     []Relation{{Name: "systemd", Or: Deps("systemd-standalone-sysusers", "systemd-sysusers")}},
+		Recommends:  Deps("nginx"),
 		LintianOverrides: []string{
 			"non-standard-file-perm 0640 != 0644 [etc/invenio-demo/secrets.env]",
 			"non-standard-dir-perm 0750 != 0755 [var/lib/invenio-demo/]",
@@ -109,7 +110,7 @@ func readTar(t testing.TB, tr *tar.Reader) []entry {
 	var out []entry
 	for {
 		h, err := tr.Next()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return out
 		}
 		require.NoError(t, err)

@@ -1,5 +1,7 @@
-// Package packaging turns package specifications into Debian packages
-// (with nfpm) and Debian packages into apt repositories.
+// Package packaging turns package specifications (control data, relations,
+// files, maintainer-script actions) into reproducible Debian packages with
+// nfpm. Its subpackages publish packages as a signed apt repository
+// (aptrepo, signing) and package an application tree (apppkg).
 package packaging
 
 import (
@@ -48,13 +50,15 @@ type Spec struct {
 	// -1 revision triggers outside Debian's archive.
 	LintianOverrides []string
 
-	Depends    []string
-	Recommends []string
-	Suggests   []string
-	Conflicts  []string
-	Breaks     []string
-	Replaces   []string
-	Provides   []string
+	// Depends … Provides are the relationship fields; a relation's version
+	// may name BinaryVersion, the version being built.
+	Depends    []Relation
+	Recommends []Relation
+	Suggests   []Relation
+	Conflicts  []Relation
+	Breaks     []Relation
+	Replaces   []Relation
+	Provides   []Relation
 
 	// Files are the package's contents. Every file under /etc becomes a conffile.
 	Files []File

@@ -107,7 +107,7 @@ func TestUnitsInDebianRoot(t *testing.T) {
 	need.Tool(t, "mmdebstrap", "dpkg-deb", "systemd-analyze")
 	s := site.Default()
 	dev, _ := s.Instance("dev")
-	root := devRoot(t, s, dev)
+	root := devRoot(t, dev)
 	addFixtureUnits(t, root)
 
 	own := []string{"invenio-ui.service", "invenio-api.service", "invenio-worker.service",

@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"gitlab.tugraz.at/invenio/invenio-infra/packaging"
+	"gitlab.tugraz.at/invenio/invenio-infra/site"
 	"gitlab.tugraz.at/invenio/invenio-infra/systemd"
 )
 
@@ -25,13 +26,18 @@ func SecretKeys() []string { return append([]string(nil), secretKeys...) }
 // instance's first administrator, whom invenio-setup creates.
 var AdminKeys = [2]string{"INVENIO_ADMIN_EMAIL", "INVENIO_ADMIN_PASSWORD"}
 
-func init() { register(common) }
+// appEnvHelper is the Python program that invenio-run hands the application
+// secrets file to; the application's own Python runs it.
+const appEnvHelper = "/usr/lib/invenio/invenio_app_env.py"
 
 // common is invenio-common: the system user, /etc/invenio, the environment
 // file, and the helpers every other package uses.
 func common(c *Context) packaging.Spec {
-	keys := struct{ Keys string }{strings.Join(secretKeys, " ")}
-	run := struct{ Virtualenv string }{c.App().Virtualenv}
+	keys := struct {
+		Keys, AppFile string
+		AppKeys       []string
+	}{strings.Join(secretKeys, " "), site.AppSecretsPath, c.App().Secrets}
+	run := struct{ Virtualenv, AppSecrets, Helper string }{c.App().Virtualenv, site.AppSecretsPath, appEnvHelper}
 	return packaging.Spec{
 		Name:     "invenio-common",
 		Section:  "admin",
@@ -41,16 +47,21 @@ func common(c *Context) packaging.Spec {
 			"the " + c.Instance.Name + " instance), log and state directories, and the invenio-secrets\n" +
 			"and invenio-run helpers.\n\n" +
 			"Secrets are never part of this package: they reach a host through its\n" +
-			"cloud-init seed or an admin, in /etc/invenio/secrets.env.",
-		Depends: []string{"systemd (>= 250) | systemd-standalone-sysusers", "logrotate", "invenio-firewall (= ${binary:Version})"},
+			"cloud-init seed or an admin, in /etc/invenio/secrets.env and, for the\n" +
+			"application's own, " + site.AppSecretsPath + ".",
+		Depends: []packaging.Relation{
+			{Name: "systemd", Version: ">= 250", Or: packaging.Deps("systemd-standalone-sysusers")},
+			packaging.Dep("logrotate"), packaging.SameVersion("invenio-firewall"),
+		},
 		Files: []packaging.File{
 			conf("/usr/lib/sysusers.d/invenio.conf", "sysusers.conf.tmpl", c),
 			conf("/usr/lib/tmpfiles.d/invenio.conf", "tmpfiles.conf.tmpl", c),
-			dir("/etc/invenio", 0o755, "", ""),
+			dir("/etc/invenio"),
 			conf("/etc/invenio/invenio.env", "invenio.env.tmpl", c),
 			conf("/etc/logrotate.d/invenio", "logrotate.tmpl", c),
 			script("/usr/sbin/invenio-secrets", "invenio-secrets.tmpl", keys),
 			script("/usr/libexec/invenio/invenio-run", "invenio-run.tmpl", run),
+			conf(appEnvHelper, "invenio-app-env.tmpl", struct{ File string }{site.AppSecretsPath}),
 			manPage("invenio-secrets", 8, "invenio-secrets.8.tmpl", keys),
 		},
 		Maint: systemd.Maint{

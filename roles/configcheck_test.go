@@ -37,7 +37,7 @@ func TestConfigsParseWithTheRealDaemons(t *testing.T) {
 	need.Tool(t, "mmdebstrap", "dpkg-deb", "chroot")
 	s := site.Default()
 	dev, _ := s.Instance("dev")
-	root := devRoot(t, s, dev)
+	root := devRoot(t, dev)
 
 	t.Run("nginx", func(t *testing.T) {
 		writeSelfSigned(t, root, s.TLS.Certificate, s.TLS.Key)
@@ -189,7 +189,7 @@ chroot "$1" sh -ec 'nft -f /etc/nftables.conf; nft -f ` + roles.FirewallRuleset 
 
 // devRoot returns a writable Debian 12 root with the service daemons and the
 // dev instance's packages unpacked (without running their scripts).
-func devRoot(t *testing.T, s *site.Site, dev site.Instance) string {
+func devRoot(t *testing.T, dev site.Instance) string {
 	t.Helper()
 	base := debroot.Root(t, debroot.Options{Suite: dev.Suite, Packages: servicePackages(dev)})
 	root := debroot.Copy(t, base)

@@ -4,7 +4,6 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -106,8 +105,10 @@ func (c *Context) Heap() string { return c.Sizing.Search.Heap }
 // UploadLimit returns NGINX's limit for file content uploads.
 func (c *Context) UploadLimit() string { return c.Sizing.UploadLimit }
 
-// UIPort and APIPort are the loopback ports of the uWSGI applications.
-func (c *Context) UIPort() int  { return uiPort }
+// UIPort returns the loopback port of the UI's uWSGI application.
+func (c *Context) UIPort() int { return uiPort }
+
+// APIPort returns the loopback port of the API's uWSGI application.
 func (c *Context) APIPort() int { return apiPort }
 
 // PGVersion returns the PostgreSQL major version of the instance's suite.
@@ -150,12 +151,5 @@ func uniq(items []string) []string {
 			out = append(out, s)
 		}
 	}
-	return out
-}
-
-// sorted returns a sorted copy.
-func sorted(items []string) []string {
-	out := append([]string(nil), items...)
-	sort.Strings(out)
 	return out
 }

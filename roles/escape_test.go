@@ -18,7 +18,7 @@ import (
 // jobs scheduler, goes through escape.ExecArg in code).
 var codeValues = []string{
 	".UIPort", ".APIPort", ".Port", ".StatsPort", ".Processes", ".Threads",
-	".PGVersion", ".PG.MaxConnections", ".Keys", ".Args",
+	".PGVersion", ".PG.MaxConnections", ".Keys", ".Args", ".DrainSeconds", ".NginxPort",
 }
 
 // trustedFuncs are template functions whose output is escaped by the code

@@ -10,8 +10,6 @@ import (
 	"gitlab.tugraz.at/invenio/invenio-infra/systemd"
 )
 
-func init() { register(firewall) }
-
 // FirewallRuleset is the nftables ruleset invenio-firewall ships.
 const FirewallRuleset = "/etc/nftables.d/invenio.nft"
 
@@ -48,9 +46,9 @@ func firewall(c *Context) packaging.Spec {
 			"loopback, ICMP, SSH from the site's admin networks, NGINX's :8080 on the\n" +
 			"web hosts from the load balancer, and each service's port on the services\n" +
 			"host from the " + c.Instance.Name + " instance's hosts.",
-		Depends: []string{"nftables"},
+		Depends: packaging.Deps("nftables"),
 		Files: []packaging.File{
-			dir("/etc/nftables.d", 0o755, "", ""),
+			dir("/etc/nftables.d"),
 			conf(FirewallRuleset, "nftables.nft.tmpl", firewallData{Instance: c.Instance.Name, Rules: firewallRules(c)}),
 			unitFile("invenio-firewall.service", "firewall.service.tmpl",
 				map[string]any{"Instance": c.Instance.Name, "Ruleset": FirewallRuleset}),

@@ -15,7 +15,7 @@ import (
 	"gitlab.tugraz.at/invenio/invenio-infra/site"
 	"gitlab.tugraz.at/invenio/invenio-infra/testing/debroot"
 	"gitlab.tugraz.at/invenio/invenio-infra/testing/need"
-	"gitlab.tugraz.at/invenio/invenio-infra/testing/topology"
+	"gitlab.tugraz.at/invenio/invenio-infra/topology"
 )
 
 // TestFirewallInTheKernel loads the boot-test site's test-instance ruleset

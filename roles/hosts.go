@@ -5,14 +5,28 @@ import (
 	"gitlab.tugraz.at/invenio/invenio-infra/site"
 )
 
-// RolePackages returns the package an admin installs for each role.
+// role is what package roles knows of one site.Role.
+type role struct {
+	// pkg is the package an admin installs for the role: its metapackage,
+	// whose dependencies pull in the rest.
+	pkg string
+	// units are the units a host with the role runs (see HostUnits).
+	units func(*Context, site.Host) []string
+}
+
+// roleTable has every role of site.Roles. A new role gets its entry here
+// and its package builders in builders.
+var roleTable = map[site.Role]role{
+	site.RoleWeb:      {pkg: "invenio-web", units: webUnits},
+	site.RoleServices: {pkg: "invenio-services", units: servicesUnits},
+}
+
+// RolePackages returns the package an admin installs for each role of a
+// host, in the order of site.Roles.
 func RolePackages(h site.Host) []string {
 	var names []string
-	if h.Has(site.RoleWeb) {
-		names = append(names, "invenio-web")
-	}
-	if h.Has(site.RoleServices) {
-		names = append(names, "invenio-services")
+	for _, r := range h.RoleSet() {
+		names = append(names, roleTable[r].pkg)
 	}
 	return names
 }
@@ -33,7 +47,7 @@ func HostSpecs(specs []packaging.Spec, h site.Host) []packaging.Spec {
 		}
 		want[name] = true
 		for _, d := range s.Depends {
-			visit(packageName(d))
+			visit(d.Name)
 		}
 	}
 	for _, n := range RolePackages(h) {
@@ -46,15 +60,4 @@ func HostSpecs(specs []packaging.Spec, h site.Host) []packaging.Spec {
 		}
 	}
 	return out
-}
-
-// packageName returns the first package named in a dependency field entry
-// such as "invenio-common (= 1.0-1)" or "opensearch | elasticsearch".
-func packageName(dep string) string {
-	for i, r := range dep {
-		if r == ' ' || r == '(' || r == '|' || r == ':' {
-			return dep[:i]
-		}
-	}
-	return dep
 }

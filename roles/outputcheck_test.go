@@ -158,7 +158,7 @@ func shellSyntax(body string) error {
 	cmd := exec.Command("sh", "-n")
 	cmd.Stdin = strings.NewReader(body)
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("sh -n: %v: %s", err, out)
+		return fmt.Errorf("sh -n: %w: %s", err, out)
 	}
 	return nil
 }
@@ -180,8 +180,11 @@ func sourced(dir string, files ...string) (map[string]string, error) {
 	cmd.Env = []string{"PATH=" + filepath.Join(dir, "empty")}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil || stderr.Len() > 0 {
-		return nil, fmt.Errorf("sourcing: %v: %s", err, stderr.String())
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("sourcing: %w: %s", err, stderr.String())
+	}
+	if stderr.Len() > 0 {
+		return nil, fmt.Errorf("sourcing wrote to stderr: %s", stderr.String())
 	}
 	vars := map[string]string{}
 	for _, kv := range strings.Split(strings.TrimSuffix(stdout.String(), "\x00"), "\x00") {

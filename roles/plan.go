@@ -1,6 +1,8 @@
 package roles
 
 import (
+	"fmt"
+	"io"
 	"sort"
 	"strings"
 
@@ -63,7 +65,7 @@ func describeInstance(s *site.Site, in site.Instance) InstancePlan {
 	}
 	for _, sp := range specs {
 		ip.Packages = append(ip.Packages, PackagePlan{
-			Name: sp.Name, Depends: sp.Depends, Files: countFiles(sp), Units: units(sp),
+			Name: sp.Name, Depends: packaging.RelationStrings(sp.Depends), Files: countFiles(sp), Units: units(sp),
 		})
 	}
 	return ip
@@ -89,4 +91,30 @@ func units(s packaging.Spec) []string {
 	}
 	sort.Strings(us)
 	return us
+}
+
+// WriteText writes the plan as plan prints it: per instance its hosts,
+// what an admin installs on each, and the packages with their units.
+func (p SitePlan) WriteText(w io.Writer) {
+	fmt.Fprintf(w, "site %s\n", p.Site)
+	for _, in := range p.Instances {
+		fmt.Fprintf(w, "\ninstance %s  %s  (Debian %s)\n", in.Name, in.URL, in.Suite)
+		for _, h := range in.Hosts {
+			beat := ""
+			if h.Beat {
+				beat = "  [celery beat]"
+			}
+			fmt.Fprintf(w, "  host %-16s %-15s roles: %s%s\n", h.Name, h.Address, site.JoinRoles(h.Roles, ", "), beat)
+			fmt.Fprintf(w, "    apt install %s\n", strings.Join(h.Install, " "))
+			fmt.Fprintf(w, "    → %s\n", strings.Join(h.Packages, ", "))
+		}
+		fmt.Fprintf(w, "  packages:\n")
+		for _, pk := range in.Packages {
+			fmt.Fprintf(w, "    %-18s %2d files", pk.Name, pk.Files)
+			if len(pk.Units) > 0 {
+				fmt.Fprintf(w, "  units: %s", strings.Join(pk.Units, ", "))
+			}
+			fmt.Fprintln(w)
+		}
+	}
 }

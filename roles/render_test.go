@@ -1,7 +1,6 @@
 package roles_test
 
 import (
-	"flag"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -10,11 +9,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"gitlab.tugraz.at/invenio/invenio-infra/internal/golden"
 	"gitlab.tugraz.at/invenio/invenio-infra/roles"
 	"gitlab.tugraz.at/invenio/invenio-infra/site"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 // goldenDir holds every file the default site's hosts get, as installed.
 const goldenDir = "testdata/golden"
@@ -27,7 +25,7 @@ func TestRenderGolden(t *testing.T) {
 	n, err := roles.WriteTree(got, s, s.Instances)
 	require.NoError(t, err)
 	require.Positive(t, n)
-	if *update {
+	if golden.Update() {
 		require.NoError(t, os.RemoveAll(goldenDir))
 		require.NoError(t, os.CopyFS(goldenDir, os.DirFS(got)))
 		return

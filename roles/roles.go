@@ -40,13 +40,15 @@ func NewContext(s *site.Site, in site.Instance) *Context {
 	return &Context{Site: s, Instance: in, Sizing: s.EffectiveSizing(in)}
 }
 
-// builders are the per-package spec builders, in the order plan lists them.
-var builders []func(*Context) packaging.Spec
-
-// register adds a package builder; each role file calls it from init. A
-// builder returns a Spec without a Name when the instance has no such
-// package.
-func register(b func(*Context) packaging.Spec) { builders = append(builders, b) }
+// builders are the package builders, in the order Plan lists their
+// packages: the packages every host has, the services host's, then the
+// web hosts'. A builder returns a Spec without a Name when the instance has
+// no such package. A new package gets its builder here.
+var builders = []func(*Context) packaging.Spec{
+	common, firewall,
+	services, postgresql, redis, rabbitmq, search, mail, nfs,
+	web,
+}
 
 // Plan returns the specs of every package of one instance.
 func Plan(s *site.Site, in site.Instance) []packaging.Spec {
@@ -104,9 +106,9 @@ func script(dst, tmpl string, data any) packaging.File {
 	return packaging.File{Path: dst, Mode: 0o755, Body: render(tmpl, data)}
 }
 
-// dir returns a directory entry.
-func dir(p string, mode fs.FileMode, owner, group string) packaging.File {
-	return packaging.File{Path: path.Clean(p), Mode: fs.ModeDir | mode, Owner: owner, Group: group}
+// dir returns a directory entry, mode 0755, owned by root.
+func dir(p string) packaging.File {
+	return packaging.File{Path: path.Clean(p), Mode: fs.ModeDir | 0o755}
 }
 
 // manPage returns a gzipped manual page rendered from a roff template, at
@@ -136,11 +138,11 @@ func unitFile(name, tmpl string, data any) packaging.File {
 	return conf(unitDir+name, tmpl, data)
 }
 
-// dropIn returns a drop-in for another package's unit, in unitDir/UNIT.d/.
-// Package-owned drop-ins live under /usr/lib so admins override them in
-// /etc/systemd/system/UNIT.d/.
-func dropIn(unit, name string, body []byte) packaging.File {
-	return packaging.File{Path: unitDir + unit + ".d/" + name, Mode: 0o644, Body: body}
+// dropIn returns a drop-in for another package's unit, as
+// unitDir/UNIT.d/invenio.conf. Package-owned drop-ins live under /usr/lib so
+// admins override them in /etc/systemd/system/UNIT.d/.
+func dropIn(unit string, body []byte) packaging.File {
+	return packaging.File{Path: unitDir + unit + ".d/invenio.conf", Mode: 0o644, Body: body}
 }
 
 // itoa formats an int.

@@ -27,6 +27,10 @@ func search(c *Context) packaging.Spec {
 		// curl to the local engine, nothing else: no file, no other address.
 		Hardening: systemd.HardenOptions{Network: true, IPAddressAllow: []string{"localhost"}},
 	}
+	settings := []packaging.File{
+		conf("/etc/"+e+"/jvm.options.d/50-invenio-heap.options", "search-heap.options.tmpl", c),
+		dropIn(e+".service", systemd.SearchDropIn(e, searchSettings(c), snap.Path)),
+	}
 	return packaging.Spec{
 		Name:     "invenio-search",
 		Section:  "database",
@@ -39,25 +43,26 @@ func search(c *Context) packaging.Spec {
 			"snapshots every index daily into " + snap.Path + " and keeps " + itoa(snap.Keep) + ".\n" +
 			"Neither engine is in Debian: the site file names the apt source or\n" +
 			"package file it comes from.",
-		Depends: append(searchDepends(c.Site.Search.Engine), "invenio-common (= ${binary:Version})", "procps", "curl"),
-		Files: []packaging.File{
-			conf("/etc/"+e+"/jvm.options.d/50-invenio-heap.options", "search-heap.options.tmpl", c),
+		Depends: append(searchDepends(c.Site.Search.Engine), packaging.SameVersion("invenio-common"), packaging.Dep("procps"), packaging.Dep("curl")),
+		Files: append(settings,
 			conf(sysctl, "search-sysctl.conf.tmpl", c),
-			dropIn(e+".service", "invenio.conf", systemd.SearchDropIn(e, searchSettings(c), snap.Path)),
 			script("/usr/libexec/invenio/search-snapshot", "search-snapshot.tmpl", snap),
-			unitFile("invenio-search-snapshot.service", "search-snapshot.service.tmpl", snap),
-			unitFile("invenio-search-snapshot.timer", "search-snapshot.timer.tmpl", snap),
-		},
+			unitFile(SearchSnapshotService, "search-snapshot.service.tmpl", snap),
+			unitFile(SearchSnapshotTimer, "search-snapshot.timer.tmpl", snap),
+		),
 		Maint: systemd.Maint{
 			// systemd-sysctl applies the setting: at boot, and on configure
 			// through deb-systemd-invoke, which honours policy-rc.d. A plain
 			// sysctl call would set the kernel of whatever machine runs the
 			// postinst in a chroot (an image bake, piuparts): vm.* is not
 			// namespaced.
+			// The engine restarts only when its settings changed.
+			Configure: []string{restartOnChange(e+".service", pathsOf(settings)...)},
+			Purge:     []string{forgetRestart(e + ".service")},
 			Units: []systemd.UnitAction{
-				{Name: e + ".service", Restart: true},
+				{Name: e + ".service"},
 				{Name: "systemd-sysctl.service", Restart: true},
-				{Name: "invenio-search-snapshot.timer", Enable: true, Start: true},
+				{Name: SearchSnapshotTimer, Enable: true, Start: true},
 			},
 		},
 	}
@@ -68,11 +73,14 @@ func search(c *Context) packaging.Spec {
 // (OpenSearch 1 and 2; v13 needs 2) and v7 (Elasticsearch 7), so OpenSearch
 // 3 or Elasticsearch 8 would fail at indexing. Elasticsearch 7 may be the
 // OSS build, packaged as elasticsearch-oss.
-func searchDepends(e site.Engine) []string {
+func searchDepends(e site.Engine) []packaging.Relation {
 	if e == site.Elasticsearch {
-		return []string{"elasticsearch (>= 7) | elasticsearch-oss (>= 7)", "elasticsearch (<< 8) | elasticsearch-oss (<< 8)"}
+		return []packaging.Relation{
+			{Name: "elasticsearch", Version: ">= 7", Or: []packaging.Relation{{Name: "elasticsearch-oss", Version: ">= 7"}}},
+			{Name: "elasticsearch", Version: "<< 8", Or: []packaging.Relation{{Name: "elasticsearch-oss", Version: "<< 8"}}},
+		}
 	}
-	return []string{"opensearch (>= 2)", "opensearch (<< 3)"}
+	return []packaging.Relation{{Name: "opensearch", Version: ">= 2"}, {Name: "opensearch", Version: "<< 3"}}
 }
 
 // IndexPrefix is INVENIO_SEARCH_INDEX_PREFIX: the instance's name and a dash.

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"gitlab.tugraz.at/invenio/invenio-infra/packaging"
 	"gitlab.tugraz.at/invenio/invenio-infra/roles"
 	"gitlab.tugraz.at/invenio/invenio-infra/site"
 	"gitlab.tugraz.at/invenio/invenio-infra/testing/need"
@@ -29,7 +30,7 @@ func specOf(t *testing.T, s *site.Site, name string) (deps []string, files map[s
 			for _, f := range sp.Files {
 				files[f.Path] = string(f.Body)
 			}
-			return sp.Depends, files
+			return packaging.RelationStrings(sp.Depends), files
 		}
 	}
 	t.Fatalf("no package %s", name)

@@ -5,15 +5,6 @@ import (
 	"gitlab.tugraz.at/invenio/invenio-infra/systemd"
 )
 
-func init() {
-	register(services)
-	register(postgresql)
-	register(redis)
-	register(rabbitmq)
-	register(search)
-	register(mail)
-}
-
 // provisionData is the data of the provisioning units.
 type provisionData struct {
 	GenerateSecrets bool
@@ -37,10 +28,10 @@ func services(c *Context) packaging.Spec {
 			Capabilities:   []string{"CAP_SETUID", "CAP_SETGID"},
 		},
 	}
-	nfsNote, nfsDepends := "", []string(nil)
+	nfsNote, nfsDepends := "", []packaging.Relation(nil)
 	if c.ExportsStorage() {
 		nfsNote = ", and the NFS export of the shared storage,"
-		nfsDepends = []string{"invenio-nfs (= ${binary:Version})"}
+		nfsDepends = []packaging.Relation{packaging.SameVersion("invenio-nfs")}
 	}
 	return packaging.Spec{
 		Name:     "invenio-services",
@@ -52,13 +43,13 @@ func services(c *Context) packaging.Spec {
 			"invenio database role and database, sets the Redis password and the\n" +
 			"RabbitMQ user's (and deletes guest on a node made before\n" +
 			"invenio-rabbitmq). It runs again whenever the secrets file changes.",
-		Depends: append([]string{
-			"invenio-common (= ${binary:Version})",
-			"invenio-postgresql (= ${binary:Version})",
-			"invenio-redis (= ${binary:Version})",
-			"invenio-rabbitmq (= ${binary:Version})",
-			"invenio-search (= ${binary:Version})",
-			"invenio-mail (= ${binary:Version})",
+		Depends: append([]packaging.Relation{
+			packaging.SameVersion("invenio-common"),
+			packaging.SameVersion("invenio-postgresql"),
+			packaging.SameVersion("invenio-redis"),
+			packaging.SameVersion("invenio-rabbitmq"),
+			packaging.SameVersion("invenio-search"),
+			packaging.SameVersion("invenio-mail"),
 		}, nfsDepends...),
 		Files: []packaging.File{
 			script("/usr/libexec/invenio/provision", "provision.tmpl", c),
@@ -77,6 +68,12 @@ func services(c *Context) packaging.Spec {
 func postgresql(c *Context) packaging.Spec {
 	v := c.PGVersion()
 	link := "/etc/postgresql/" + v + "/main/conf.d/50-invenio.conf"
+	unit := "postgresql@" + v + "-main.service"
+	settings := []packaging.File{
+		conf("/etc/invenio/postgresql/invenio.conf", "postgresql.conf.tmpl", c),
+		conf("/etc/invenio/postgresql/pg_hba.conf", "pg_hba.conf.tmpl", c),
+		dropIn("postgresql@.service", systemd.PostgreSQLDropIn()),
+	}
 	return packaging.Spec{
 		Name:     "invenio-postgresql",
 		Section:  "database",
@@ -86,22 +83,20 @@ func postgresql(c *Context) packaging.Spec {
 			"scram-sha-256 from the instance's web hosts, and is sized by the site file.\n" +
 			"The settings live in /etc/invenio/postgresql and are linked into the\n" +
 			"cluster's conf.d; the service is hardened by a systemd drop-in.",
-		Depends: []string{"invenio-common (= ${binary:Version})", "postgresql-" + v},
-		Files: []packaging.File{
-			dir("/etc/invenio/postgresql", 0o755, "", ""),
-			conf("/etc/invenio/postgresql/invenio.conf", "postgresql.conf.tmpl", c),
-			conf("/etc/invenio/postgresql/pg_hba.conf", "pg_hba.conf.tmpl", c),
-			dropIn("postgresql@.service", "invenio.conf", systemd.PostgreSQLDropIn()),
-		},
+		Depends: []packaging.Relation{packaging.SameVersion("invenio-common"), packaging.Dep("postgresql-" + v)},
+		Files:   append([]packaging.File{dir("/etc/invenio/postgresql")}, settings...),
 		Maint: systemd.Maint{
 			Configure: []string{
 				"if [ -d /etc/postgresql/" + v + "/main/conf.d ] && [ ! -e " + link + " ]; then\n" +
 					"    ln -s /etc/invenio/postgresql/invenio.conf " + link + "\n" +
 					"fi",
+				restartOnChange(unit, pathsOf(settings)...),
 			},
 			Remove: []string{"rm -f " + link},
-			Purge:  []string{"rm -f " + link},
-			Units:  []systemd.UnitAction{{Name: "postgresql@" + v + "-main.service", Restart: true}},
+			Purge:  []string{"rm -f " + link, forgetRestart(unit)},
+			// Restarted by the Configure snippet, only when settings changed;
+			// listed for the daemon-reload on remove (the drop-in goes).
+			Units: []systemd.UnitAction{{Name: unit}},
 		},
 	}
 }
@@ -120,6 +115,14 @@ func redis(c *Context) packaging.Spec {
 		Instance:  c.Instance.Name,
 		Hardening: systemd.HardenOptions{ReadWritePaths: []string{"/var/lib/redis"}, Network: true},
 	}
+	main := []packaging.File{
+		conf("/etc/redis/invenio.conf", "redis.conf.tmpl", c),
+		dropIn("redis-server.service", systemd.RedisDropIn()),
+	}
+	sessionFiles := []packaging.File{
+		conf("/etc/redis/invenio-sessions.conf", "redis-sessions.conf.tmpl", c),
+		unitFile("invenio-redis-sessions.service", "redis-sessions.service.tmpl", sessions),
+	}
 	return packaging.Spec{
 		Name:     "invenio-redis",
 		Section:  "database",
@@ -130,19 +133,20 @@ func redis(c *Context) packaging.Spec {
 			"Without that file Redis gets a random password nobody knows, never none.\n" +
 			"The users' sessions live in a second Redis on port 6380,\n" +
 			"invenio-redis-sessions.service, which never evicts.",
-		Depends: []string{"invenio-common (= ${binary:Version})", "redis-server"},
-		Files: []packaging.File{
-			conf("/etc/redis/invenio.conf", "redis.conf.tmpl", c),
-			conf("/etc/redis/invenio-sessions.conf", "redis-sessions.conf.tmpl", c),
-			script("/usr/libexec/invenio/redis-auth", "redis-auth.tmpl", c),
-			dropIn("redis-server.service", "invenio.conf", systemd.RedisDropIn()),
-			unitFile("invenio-redis-sessions.service", "redis-sessions.service.tmpl", sessions),
-		},
+		Depends: []packaging.Relation{packaging.SameVersion("invenio-common"), packaging.Dep("redis-server")},
+		Files: append(append([]packaging.File{script("/usr/libexec/invenio/redis-auth", "redis-auth.tmpl", c)},
+			main...), sessionFiles...),
 		Maint: systemd.Maint{
-			Purge: []string{"rm -f /etc/redis/invenio-auth.conf /var/lib/redis/invenio-sessions.rdb"},
+			Configure: []string{
+				restartOnChange("redis-server.service", pathsOf(main)...),
+				restartOnChange("invenio-redis-sessions.service", pathsOf(sessionFiles)...),
+			},
+			Purge: []string{"rm -f /etc/redis/invenio-auth.conf /var/lib/redis/invenio-sessions.rdb",
+				forgetRestart("redis-server.service"), forgetRestart("invenio-redis-sessions.service")},
+			// Restarted by the Configure snippets, only when settings changed.
 			Units: []systemd.UnitAction{
-				{Name: "redis-server.service", Restart: true},
-				{Name: "invenio-redis-sessions.service", Enable: true, Start: true},
+				{Name: "redis-server.service"},
+				{Name: "invenio-redis-sessions.service", Enable: true, Start: true, NoRestart: true},
 			},
 		},
 	}
@@ -152,6 +156,11 @@ func redis(c *Context) packaging.Spec {
 // invenio vhost and user as definitions imported at start, no guest, and a
 // file-descriptor limit.
 func rabbitmq(c *Context) packaging.Spec {
+	files := []packaging.File{
+		conf("/etc/rabbitmq/conf.d/50-invenio.conf", "rabbitmq.conf.tmpl", c),
+		script(systemd.RabbitMQDefinitions, "rabbitmq-definitions.tmpl", c),
+		dropIn("rabbitmq-server.service", systemd.RabbitMQDropIn()),
+	}
 	return packaging.Spec{
 		Name:     "invenio-rabbitmq",
 		Section:  "net",
@@ -163,15 +172,13 @@ func rabbitmq(c *Context) packaging.Spec {
 			"invenio-provision deletes it), keeps Erlang distribution on loopback,\n" +
 			"and raises the file-descriptor limit and hardens the service through a\n" +
 			"drop-in.",
-		Depends: []string{"invenio-common (= ${binary:Version})", "rabbitmq-server"},
-		Files: []packaging.File{
-			conf("/etc/rabbitmq/conf.d/50-invenio.conf", "rabbitmq.conf.tmpl", c),
-			script(systemd.RabbitMQDefinitions, "rabbitmq-definitions.tmpl", c),
-			dropIn("rabbitmq-server.service", "invenio.conf", systemd.RabbitMQDropIn()),
-		},
+		Depends: []packaging.Relation{packaging.SameVersion("invenio-common"), packaging.Dep("rabbitmq-server")},
+		Files:   files,
 		Maint: systemd.Maint{
-			Purge: []string{"rm -f /etc/rabbitmq/invenio-definitions.json /var/lib/rabbitmq/.invenio-no-guest"},
-			Units: []systemd.UnitAction{{Name: "rabbitmq-server.service", Restart: true}},
+			Configure: []string{restartOnChange("rabbitmq-server.service", pathsOf(files)...)},
+			Purge: []string{"rm -f /etc/rabbitmq/invenio-definitions.json /var/lib/rabbitmq/.invenio-no-guest",
+				forgetRestart("rabbitmq-server.service")},
+			Units: []systemd.UnitAction{{Name: "rabbitmq-server.service"}},
 		},
 	}
 }
@@ -179,6 +186,11 @@ func rabbitmq(c *Context) packaging.Spec {
 // mail is invenio-mail: Exim4 as a satellite that relays the web hosts' mail
 // to the smarthost and listens internally only.
 func mail(c *Context) packaging.Spec {
+	files := []packaging.File{
+		conf("/etc/invenio/exim4.conf", "exim4.conf.tmpl", c),
+		script("/usr/libexec/invenio/exim4-apply", "exim4-apply.tmpl", c),
+		dropIn("exim4.service", systemd.Exim4DropIn()),
+	}
 	return packaging.Spec{
 		Name:     "invenio-mail",
 		Section:  "mail",
@@ -188,18 +200,16 @@ func mail(c *Context) packaging.Spec {
 			"sends everything to " + c.Site.Mail.Smarthost + ". The settings in\n" +
 			"/etc/invenio/exim4.conf are applied to update-exim4.conf.conf on configure\n" +
 			"and Debian's values are put back on remove.",
-		Depends: []string{"invenio-common (= ${binary:Version})", "exim4-daemon-light", "exim4-config"},
-		Files: []packaging.File{
-			conf("/etc/invenio/exim4.conf", "exim4.conf.tmpl", c),
-			script("/usr/libexec/invenio/exim4-apply", "exim4-apply.tmpl", c),
-			dropIn("exim4.service", "invenio.conf", systemd.Exim4DropIn()),
-		},
+		Depends: []packaging.Relation{packaging.SameVersion("invenio-common"), packaging.Dep("exim4-daemon-light"), packaging.Dep("exim4-config")},
+		Files:   files,
 		Maint: systemd.Maint{
-			Configure: []string{"/usr/libexec/invenio/exim4-apply"},
+			// exim4-apply writes update-exim4.conf.conf from our settings first.
+			Configure: []string{"/usr/libexec/invenio/exim4-apply",
+				restartOnChange("exim4.service", append(pathsOf(files), "/etc/exim4/update-exim4.conf.conf")...)},
 			// Exim's own settings go back to what they were on remove.
 			Remove: []string{string(render("exim4-restore.tmpl", c))},
-			Purge:  []string{"rm -rf /var/lib/invenio-mail"},
-			Units:  []systemd.UnitAction{{Name: "exim4.service", Restart: true}},
+			Purge:  []string{"rm -rf /var/lib/invenio-mail", forgetRestart("exim4.service")},
+			Units:  []systemd.UnitAction{{Name: "exim4.service"}},
 		},
 	}
 }

@@ -41,7 +41,7 @@ type setupUnitData struct {
 type webSetup struct {
 	files     []packaging.File
 	tmpfiles  []string
-	depends   []string
+	depends   []packaging.Relation
 	configure []string
 	triggered []string
 }
@@ -76,22 +76,36 @@ func setupForWeb(c *Context) webSetup {
 				storageDir{Path: BackupDir, Why: "database dumps invenio-setup writes before it migrates"}),
 		},
 		tmpfiles:  []string{backupTmpfiles},
-		depends:   []string{"python3", "python3-psycopg2", "postgresql-client"},
-		configure: []string{`if [ -n "$2" ]; then` + "\n" + runSetup + "\nfi"},
-		triggered: []string{runSetup + "\n" + restartWeb},
+		depends:   packaging.Deps("python3", "python3-psycopg2", "postgresql-client"),
+		configure: []string{`if [ -n "$2" ]; then` + "\n" + drainBeforeUpgrade + "\n" + runSetup + "\nfi"},
+		triggered: []string{drainBeforeUpgrade + "\n" + runSetup + "\n" + restartWeb + "\n" + rejoinAfterUpgrade},
 	}
 }
 
 // runSetup runs invenio-setup.service now (on a running system whose
 // policy allows it) and fails the maintainer script, with the unit's
-// journal, when the set-up or upgrade fails. It starts the unit rather than
+// journal, when the set-up or upgrade fails; the host, which
+// drainBeforeUpgrade drained, stays drained. It starts the unit rather than
 // restarting it: a restart would restart the units that require it too, and
 // a failed migration must leave the running (old) processes serving.
+//
+// deb-systemd-invoke starts no static unit (it prints "is a disabled or a
+// static unit, not starting it" and succeeds), and the set-up unit is
+// static: the units that need it require it. So the script asks
+// policy-rc.d as deb-systemd-invoke would (101: the action is forbidden,
+// as in an image being baked) and starts the unit with systemctl.
 const runSetup = `if [ -z "${DPKG_ROOT:-}" ] && [ -d /run/systemd/system ]; then
     systemctl --system daemon-reload >/dev/null || true
-    if ! deb-systemd-invoke start ` + SetupUnit + `; then
+    policy=0
+    if command -v policy-rc.d >/dev/null 2>&1; then
+        policy-rc.d ` + SetupUnit + ` start >/dev/null 2>&1 || policy=$?
+    fi
+    if [ "$policy" -eq 101 ]; then
+        echo "invenio-web: policy-rc.d forbids starting ` + SetupUnit + `; it runs when the application's units next start" >&2
+    elif ! systemctl start ` + SetupUnit + `; then
         echo "invenio-web: the instance's set-up or upgrade failed (` + SetupUnit + `):" >&2
         journalctl --no-pager -o cat -n 40 -u ` + SetupUnit + ` >&2 || true
+        echo "invenio-web: this host stays drained (/ping answers 503) and its units were not restarted; fix the cause, then run dpkg --configure -a" >&2
         exit 1
     fi
 fi`

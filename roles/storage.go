@@ -2,14 +2,14 @@ package roles
 
 import (
 	"net/netip"
+	"path"
 	"strings"
 
+	"gitlab.tugraz.at/invenio/invenio-infra/internal/escape"
 	"gitlab.tugraz.at/invenio/invenio-infra/packaging"
 	"gitlab.tugraz.at/invenio/invenio-infra/site"
 	"gitlab.tugraz.at/invenio/invenio-infra/systemd"
 )
-
-func init() { register(nfs) }
 
 // Paths of what invenio-nfs ships and writes.
 const (
@@ -17,6 +17,7 @@ const (
 	nfsExportsFile   = "/etc/exports.d/invenio.exports"
 	nfsTmpfiles      = "invenio-nfs.conf"
 	webTmpfiles      = "invenio-storage.conf"
+	legacyTmpfiles   = "invenio-storage-legacy.conf"
 )
 
 // servedMountOptions are the mount options of storage the services host
@@ -47,14 +48,34 @@ type storageDir struct {
 type webStorage struct {
 	files    []packaging.File
 	units    []systemd.UnitAction
-	depends  []string
+	depends  []packaging.Relation
 	tmpfiles []string
+	purge    []string
 }
 
 // storageForWeb returns what invenio-web ships for the shared storage: its
 // mount unit and the client's package, or, where the storage is a local
-// directory, the tmpfiles.d entry that makes it.
+// directory, the tmpfiles.d entry that makes it; and the link from the
+// files' old path where the site keeps one.
 func storageForWeb(c *Context) webStorage {
+	ws := sharedStorage(c)
+	if link, target := c.Site.LegacyLink(); link != "" {
+		ws.files = append(ws.files, conf("/usr/lib/tmpfiles.d/"+legacyTmpfiles, "storage-legacy.conf.tmpl",
+			struct{ Link, Target string }{link, target}))
+		ws.tmpfiles = append(ws.tmpfiles, legacyTmpfiles)
+		// Purge removes the link tmpfiles made (never a directory or mount
+		// an admin put there), and the parents it made for it if empty.
+		ws.purge = []string{"if [ -L " + escape.ShellIfNeeded(link) + " ]; then\n" +
+			"    rm -f " + escape.ShellIfNeeded(link) + "\n" +
+			"    rmdir --ignore-fail-on-non-empty -p " + escape.ShellIfNeeded(path.Dir(link)) + " 2>/dev/null || true\n" +
+			"fi"}
+	}
+	return ws
+}
+
+// sharedStorage returns the mount unit and the client's package of the
+// shared storage, or the tmpfiles.d entry of a local directory.
+func sharedStorage(c *Context) webStorage {
 	var ws webStorage
 	if c.LocalStorage() {
 		why := "InvenioRDM's files: this host is the instance's only web host and keeps them itself"
@@ -67,7 +88,7 @@ func storageForWeb(c *Context) webStorage {
 		ws.files = append(ws.files, *m)
 		name := strings.TrimPrefix(m.Path, unitDir)
 		ws.units = append(ws.units, systemd.UnitAction{Name: name, Enable: true, Start: true})
-		ws.depends = append(ws.depends, storageDepends(c.Site.Storage.Type))
+		ws.depends = append(ws.depends, packaging.Dep(storageDepends(c.Site.Storage.Type)))
 		retry, timer := storageRetryUnits(c, *m)
 		ws.files, ws.units = append(ws.files, retry...), append(ws.units, timer)
 	}
@@ -77,21 +98,16 @@ func storageForWeb(c *Context) webStorage {
 // mountUnit returns the shared storage's mount unit, or nil when nothing is
 // mounted: no shared storage, or a local directory.
 func mountUnit(c *Context) *packaging.File {
-	st := c.Site.Storage
+	st := c.Site.StorageFor(c.Instance)
 	if c.Storage() == "" || c.LocalStorage() {
 		return nil
 	}
 	m := storageMount{
 		Type: string(st.Type), Source: st.Source, Mountpoint: st.Mountpoint,
-		FSType: "nfs", Options: strings.Join(st.Options, ","), Timeout: "60",
+		FSType: "nfs", Options: strings.Join(mountOptions(st), ","), Timeout: "60",
 	}
 	if st.Type == site.StorageCephFS {
 		m.FSType = "ceph"
-	}
-	if m.Options == "" {
-		// nofail: a storage that is away at boot holds up neither
-		// remote-fs.target nor logins; invenio-storage-retry mounts it later.
-		m.Options = "_netdev,noatime,nofail"
 	}
 	if c.ExportsStorage() {
 		m.Served, m.Source, m.Timeout = true, nfsSource(c.ServicesAddr(), st.Export), "infinity"
@@ -101,6 +117,22 @@ func mountUnit(c *Context) *packaging.File {
 	}
 	f := unitFile(mountUnitName(st.Mountpoint), "storage.mount.tmpl", m)
 	return &f
+}
+
+// mountOptions are the storage's mount options: the site's, or _netdev,
+// noatime and nofail (a storage that is away at boot holds up neither
+// remote-fs.target nor logins; invenio-storage-retry mounts it later);
+// with a Ceph client first its name and the secret file the seed writes
+// (mount.ceph(8): name=, secretfile=).
+func mountOptions(st site.Storage) []string {
+	opts := st.Options
+	if len(opts) == 0 {
+		opts = []string{"_netdev", "noatime", "nofail"}
+	}
+	if f := st.CephSecretFile(); f != "" {
+		opts = append([]string{"name=" + st.Client, "secretfile=" + f}, opts...)
+	}
+	return opts
 }
 
 // nfsSource is an NFS mount source, host:/path, with an IPv6 address in
@@ -143,13 +175,13 @@ func nfs(c *Context) packaging.Spec {
 			"owns the directory, so the application on each web host reads and writes\n" +
 			"what the others wrote. " + nfsExportsHelper + " writes\n" +
 			nfsExportsFile + " with that user's ids before nfs-server exports.",
-		Depends: []string{"invenio-common (= ${binary:Version})", "nfs-kernel-server"},
+		Depends: []packaging.Relation{packaging.SameVersion("invenio-common"), packaging.Dep("nfs-kernel-server")},
 		Files: []packaging.File{
 			conf("/usr/lib/tmpfiles.d/"+nfsTmpfiles, "storage-tmpfiles.conf.tmpl",
 				storageDir{Path: export, Why: "InvenioRDM's shared storage, exported to the web hosts over NFS"}),
 			conf("/etc/nfs.conf.d/invenio.conf", "nfs.conf.tmpl", c),
 			script(nfsExportsHelper, "nfs-exports.tmpl", c),
-			dropIn("nfs-server.service", "invenio.conf", render("nfs-server.dropin.tmpl", nil)),
+			dropIn("nfs-server.service", render("nfs-server.dropin.tmpl", nil)),
 		},
 		Maint: systemd.Maint{
 			Tmpfiles:  []string{nfsTmpfiles},

@@ -29,7 +29,10 @@ func storageRetryUnits(c *Context, mount packaging.File) ([]packaging.File, syst
 	}
 	return []packaging.File{
 			unitFile("invenio-storage-retry.service", "storage-retry.service.tmpl", d),
-			unitFile("invenio-storage-retry.timer", "storage-retry.timer.tmpl", d),
+			unitFile(storageRetryTimer, "storage-retry.timer.tmpl", d),
 		},
-		systemd.UnitAction{Name: "invenio-storage-retry.timer", Enable: true, Start: true}
+		systemd.UnitAction{Name: storageRetryTimer, Enable: true, Start: true}
 }
+
+// storageRetryTimer is the unit that mounts the shared storage again.
+const storageRetryTimer = "invenio-storage-retry.timer"

@@ -6,8 +6,6 @@ import (
 	"gitlab.tugraz.at/invenio/invenio-infra/systemd"
 )
 
-func init() { register(web) }
-
 // uwsgiApp is the data of one uWSGI application's ini file and unit.
 type uwsgiApp struct {
 	Name, Title, Instance string
@@ -34,8 +32,8 @@ func web(c *Context) packaging.Spec {
 	files := []packaging.File{
 		conf("/etc/nginx/sites-available/invenio", "nginx-site.conf.tmpl", c),
 		conf("/etc/nginx/snippets/invenio-uwsgi.conf", "nginx-uwsgi.conf.tmpl", c),
-		dir("/etc/invenio/uwsgi", 0o755, "", ""),
-		dropIn("nginx.service", "invenio.conf", systemd.NginxDropIn()),
+		dir("/etc/invenio/uwsgi"),
+		dropIn("nginx.service", systemd.NginxDropIn()),
 	}
 	var actions []systemd.UnitAction
 	for _, a := range uwsgiApps(c) {
@@ -59,7 +57,8 @@ func web(c *Context) packaging.Spec {
 	actions = append(actions, storage.units...)
 	setup := setupForWeb(c)
 	files = append(files, setup.files...)
-	depends := append([]string{"invenio-common (= ${binary:Version})", "nginx", c.App().Package}, storage.depends...)
+	files = append(files, drainForWeb(c, drainChecked(c))...)
+	depends := append([]packaging.Relation{packaging.SameVersion("invenio-common"), packaging.Dep("nginx"), packaging.Dep(c.App().Package)}, storage.depends...)
 	depends = append(depends, setup.depends...)
 	actions = append(actions,
 		systemd.UnitAction{Name: "invenio-web.target", Enable: true, Start: true},
@@ -73,7 +72,10 @@ func web(c *Context) packaging.Spec {
 			"runs only on " + c.Instance.BeatHost().Name + "), grouped under invenio-web.target.\n\n" +
 			"invenio-setup.service runs before them: it sets the instance up once\n" +
 			"(whatever the number of web hosts) and, when the application package\n" +
-			"changes, backs the database up to " + BackupDir + " and migrates it once.\n\n" +
+			"changes, backs the database up to " + BackupDir + " and migrates it once.\n" +
+			"Before an upgrade migrates and restarts, the host leaves the load\n" +
+			"balancer (/ping answers 503 for the site's drain time) and returns once\n" +
+			"the new units answer; invenio-drain does the same by hand.\n\n" +
 			"Install it on the web hosts of the " + c.Instance.Name + " instance.",
 		Depends:      depends,
 		Files:        files,
@@ -90,10 +92,23 @@ func web(c *Context) packaging.Spec {
 					"    ln -s ../sites-available/invenio /etc/nginx/sites-enabled/invenio\n" +
 					"fi",
 			}, setup.configure...),
-			Remove: []string{"rm -f /etc/nginx/sites-enabled/invenio"},
-			Purge:  []string{"rm -f /etc/nginx/sites-enabled/invenio"},
+			// After the units restarted on an upgrade: back into the load
+			// balancer once they answer (drainBeforeUpgrade took it out).
+			Started: []string{rejoinAfterUpgrade},
+			Remove:  []string{"rm -f /etc/nginx/sites-enabled/invenio"},
+			Purge:   append([]string{"rm -f /etc/nginx/sites-enabled/invenio " + DrainFlag}, storage.purge...),
 		},
 	}
+}
+
+// drainChecked are the units invenio-drain off wants active: NGINX, the
+// uWSGI applications and the Celery worker (beat runs on one host only).
+func drainChecked(c *Context) []string {
+	units := []string{"nginx.service"}
+	for _, a := range uwsgiApps(c) {
+		units = append(units, "invenio-"+a.Name+".service")
+	}
+	return append(units, "invenio-"+celeryUnits(c)[0].Name+".service")
 }
 
 func uwsgiApps(c *Context) []uwsgiApp {

@@ -1,7 +1,5 @@
 package site
 
-import "sync"
-
 // Values that a site file may leave out. Each applies only where the file
 // does not write the key or leaves its value empty ("key:" alone): a key
 // written with a zero value, such as processes: 0 or mirror: "", is kept so
@@ -64,31 +62,18 @@ var defaultSizing = Sizing{
 	UploadLimit: "50G",
 }
 
-// hostMirror returns the Debian mirror of the machine invenio-infra runs on,
-// or "" when it cannot tell. Tests replace it to stay independent of the host.
-var hostMirror = func() string {
-	m, err := HostMirror("/")
-	if err != nil {
-		return ""
-	}
-	return m
-}
-
 // defaulter fills the fields of a site that its file leaves out.
 type defaulter struct {
-	ps     *positions
-	mirror func() string
+	ps *positions
 }
 
 // applyDefaults fills the fields of s that its file, whose fields are at ps,
 // leaves out.
 func applyDefaults(s *Site, ps *positions) {
-	d := defaulter{ps: ps, mirror: sync.OnceValue(hostMirror)}
+	d := defaulter{ps: ps}
 	d.application(&s.Application)
 	d.search(s)
-	if !d.ps.written("load_balancer.forwards_for") {
-		s.LoadBalancer.ForwardsFor = true
-	}
+	d.loadBalancer("load_balancer", &s.LoadBalancer)
 	d.str("storage.type", (*string)(&s.Storage.Type), string(StorageNone))
 	d.str("storage.mountpoint", &s.Storage.Mountpoint, DefaultMountpoint)
 	if s.Storage.Server != "" {
@@ -160,14 +145,13 @@ func (d defaulter) sizing(z *Sizing) {
 	d.str("sizing.upload_limit", &z.UploadLimit, def.UploadLimit)
 }
 
-// instance fills an instance's suite and mirror; its sizing stays a set of
-// overrides.
+// instance fills an instance's suite; its sizing stays a set of overrides.
+// An instance without a mirror stays without: what the build host's apt
+// sources name is for whoever bakes an image to resolve (site.HostMirror),
+// so that a site file loads the same on every machine.
 func (d defaulter) instance(path string, in *Instance) {
 	d.str(path+".suite", &in.Suite, DefaultSuite)
-	if in.LoadBalancer != nil && !d.ps.written(path+".load_balancer.forwards_for") {
-		in.LoadBalancer.ForwardsFor = true
-	}
-	if in.Mirror == "" && !d.ps.written(path+".mirror") {
-		in.Mirror = d.mirror()
+	if in.LoadBalancer != nil {
+		d.loadBalancer(path+".load_balancer", in.LoadBalancer)
 	}
 }

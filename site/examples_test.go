@@ -2,6 +2,7 @@ package site
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -12,12 +13,14 @@ const bootTestSite = "examples/boot-test.yaml"
 
 // TestBootTestSiteIsTheDefaultWithNFS keeps the boot tests' site equal to
 // the default site in everything but its storage, which each instance's
-// services host serves over NFS, and its load balancer's addresses.
+// services host serves over NFS (no instance has its own), and its load
+// balancer's addresses and health check.
 func TestBootTestSiteIsTheDefaultWithNFS(t *testing.T) {
 	bt, err := Load(bootTestSite)
 	require.NoError(t, err)
 	assert.Equal(t, Storage{
 		Type: StorageNFS, Server: RoleServices, Export: DefaultExport, Mountpoint: DefaultMountpoint,
+		LegacyPath: "/opt/invenio/var/instance/data",
 	}, bt.Storage)
 	assert.True(t, bt.Storage.Served())
 	for _, in := range bt.Instances {
@@ -28,11 +31,34 @@ func TestBootTestSiteIsTheDefaultWithNFS(t *testing.T) {
 
 	def := Default()
 	bt.Storage, def.Storage = Storage{}, Storage{}
+	for i := range def.Instances {
+		def.Instances[i].Storage = nil // each instance's own CephFS path and client
+	}
 	// The test network's load balancer (boottest checks the addresses).
 	assert.NotEmpty(t, bt.LoadBalancer.Addresses)
 	bt.LoadBalancer.Addresses = nil
+	// The test network's HAProxy checks faster than the F5 (topology's
+	// defaults), and its web hosts drain accordingly.
+	assert.Equal(t, 3*time.Second, bt.LoadBalancer.DrainTime())
+	bt.LoadBalancer.CheckInterval, bt.LoadBalancer.CheckFall, bt.LoadBalancer.Drain =
+		def.LoadBalancer.CheckInterval, def.LoadBalancer.CheckFall, def.LoadBalancer.Drain
 	bt.src, def.src = nil, nil
 	assert.Equal(t, def, bt, "%s differs from defaults/site.yaml beyond storage; make the same change there", bootTestSite)
+}
+
+// TestBootTestNextSiteChangesTheUploadLimit keeps release N+1 of the boot
+// tests' site equal to boot-test.yaml but for the one configuration change
+// the rolling-upgrade test rolls out.
+func TestBootTestNextSiteChangesTheUploadLimit(t *testing.T) {
+	bt, err := Load(bootTestSite)
+	require.NoError(t, err)
+	next, err := Load("examples/boot-test-next.yaml")
+	require.NoError(t, err)
+	assert.Equal(t, "50G", bt.Sizing.UploadLimit)
+	assert.Equal(t, "60G", next.Sizing.UploadLimit)
+	next.Sizing.UploadLimit = bt.Sizing.UploadLimit
+	bt.src, next.src = nil, nil
+	assert.Equal(t, bt, next, "examples/boot-test-next.yaml differs from %s beyond the upload limit; make the same change there", bootTestSite)
 }
 
 // TestServedStorageDefaults checks what a site that only says its services

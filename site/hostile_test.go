@@ -13,6 +13,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"gitlab.tugraz.at/invenio/invenio-infra/internal/golden"
 )
 
 // hostileBase is a valid three-host site with NFS storage that its
@@ -145,7 +147,7 @@ func TestHostileShapes(t *testing.T) {
 			// The files seed the render fuzz test (roles), which cannot
 			// import this table; the megabyte one it makes itself.
 			if len(data) < 64<<10 {
-				golden(t, filepath.Join("testdata/hostile", sh.name+".yaml"), data)
+				golden.Assert(t, filepath.Join("testdata/hostile", sh.name+".yaml"), data)
 			}
 			s, err := Parse("hostile.yaml", data)
 			require.Error(t, err)

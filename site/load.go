@@ -77,7 +77,7 @@ func Parse(filename string, data []byte) (*Site, error) {
 func decodeErrors(file string, err error) Errors {
 	l := &errorList{file: file}
 	msgs := []string{err.Error()}
-	if te, ok := err.(*yaml.TypeError); ok {
+	if te := (*yaml.TypeError)(nil); errors.As(err, &te) {
 		msgs = te.Errors
 	}
 	for _, msg := range msgs {

@@ -4,7 +4,10 @@
 // and validated before any other package looks at it.
 package site
 
-import "net/netip"
+import (
+	"fmt"
+	"net/netip"
+)
 
 // Site is the whole description of a deployment, as written in a site file.
 type Site struct {
@@ -66,6 +69,11 @@ type Application struct {
 	// UID is the invenio user's and group's fixed ID on every host (default
 	// 900): files on shared POSIX storage (CephFS) belong to it.
 	UID int `yaml:"uid,omitempty" json:"uid,omitempty" jsonschema:"minimum=100,maximum=60000"`
+	// Secrets are the names of the application's secret settings, as
+	// invenio.cfg names them (e.g. DATACITE_PASSWORD): their values, of any
+	// bytes but NUL and newline, reach the web hosts through their seeds in
+	// /etc/invenio/app-secrets.env, never through a package.
+	Secrets []string `yaml:"secrets,omitempty" json:"secrets,omitempty" jsonschema:"uniqueItems=true"`
 }
 
 // Engine names a search engine.
@@ -156,6 +164,23 @@ type Storage struct {
 	// --default); default <mountpoint>/data, or <instance_path>/data
 	// without shared storage.
 	Files string `yaml:"files,omitempty" json:"files,omitempty"`
+	// Client is the Ceph client's name (without "client.") the web hosts
+	// mount a CephFS source as; its secret comes with each web host's seed.
+	Client string `yaml:"client,omitempty" json:"client,omitempty"`
+	// LegacyPath is where an earlier deployment kept the files (TU Graz:
+	// /opt/invenio/var/instance/data, a bind mount of /storage): file
+	// records hold that path, so web hosts keep it as a symbolic link to the
+	// mountpoint.
+	LegacyPath string `yaml:"legacy_path,omitempty" json:"legacy_path,omitempty"`
+}
+
+// InstanceStorage is what an instance's own storage changes of the site's:
+// its CephFS path or NFS export and its Ceph client.
+type InstanceStorage struct {
+	// Source replaces storage.source, e.g. "mon1,mon2:/invenio/prod".
+	Source string `yaml:"source,omitempty" json:"source,omitempty"`
+	// Client replaces storage.client, e.g. "invenio-prod".
+	Client string `yaml:"client,omitempty" json:"client,omitempty"`
 }
 
 // TLS names the certificate and key NGINX serves.
@@ -178,6 +203,19 @@ type LoadBalancer struct {
 	// header, so that a client cannot make the application see another
 	// address, and the application trusts one proxy only.
 	ForwardsFor bool `yaml:"forwards_for,omitempty" json:"forwards_for,omitempty" jsonschema:"default=true"`
+	// CheckInterval is the time between the load balancer's health checks
+	// of each web host (GET|HEAD /ping), e.g. "5s" (default: the F5's http
+	// monitor's interval).
+	CheckInterval string `yaml:"check_interval,omitempty" json:"check_interval,omitempty" jsonschema:"default=5s,pattern=^([0-9]+(ms|s|m|h))+$"`
+	// CheckFall is how many failed health checks take a web host out (default
+	// 4: the F5's http monitor marks a node down after its timeout of 16s,
+	// 3 × 5s + 1s, which the fourth check at 5s covers).
+	CheckFall int `yaml:"check_fall,omitempty" json:"check_fall,omitempty" jsonschema:"default=4,minimum=1,maximum=100"`
+	// Drain is how long a web host answers /ping with 503 before its units
+	// restart on an upgrade (and before invenio-drain on returns), so that
+	// the load balancer has taken it out and sends it nothing new, e.g.
+	// "30s"; default check_interval × check_fall.
+	Drain string `yaml:"drain,omitempty" json:"drain,omitempty" jsonschema:"pattern=^([0-9]+(ms|s|m|h))+$"`
 }
 
 // Sizing holds the tunables of every service. In an instance, unset fields
@@ -252,7 +290,8 @@ type Instance struct {
 	URL string `yaml:"url" json:"url" jsonschema:"required,format=uri"`
 	// Suite is the Debian suite the instance's VMs run (bookworm).
 	Suite string `yaml:"suite,omitempty" json:"suite,omitempty"`
-	// Mirror is the Debian mirror; by default the host's own apt sources name it.
+	// Mirror is the Debian mirror images are bootstrapped from; left out, the
+	// one the apt sources of the machine that bakes them name.
 	Mirror string `yaml:"mirror,omitempty" json:"mirror,omitempty"`
 	// Repository is the URL of the apt repository the instance's VMs install from.
 	Repository string `yaml:"repository" json:"repository" jsonschema:"required,format=uri"`
@@ -263,6 +302,9 @@ type Instance struct {
 	// LoadBalancer replaces the site's load_balancer for this instance,
 	// e.g. for a dev host that users reach without the F5.
 	LoadBalancer *LoadBalancer `yaml:"load_balancer,omitempty" json:"load_balancer,omitempty"`
+	// Storage replaces parts of the site's storage for this instance: its
+	// own CephFS path and Ceph client.
+	Storage *InstanceStorage `yaml:"storage,omitempty" json:"storage,omitempty"`
 	// Hosts are the instance's VMs.
 	Hosts []Host `yaml:"hosts" json:"hosts" jsonschema:"required,minItems=1"`
 }
@@ -282,15 +324,6 @@ type Network struct {
 	// Domain makes each host's FQDN (NAME.DOMAIN); empty for none.
 	Domain string `yaml:"domain,omitempty" json:"domain,omitempty"`
 }
-
-// Role is what a host does.
-type Role string
-
-// The roles a host can have.
-const (
-	RoleWeb      Role = "web"
-	RoleServices Role = "services"
-)
 
 // Host is one VM of an instance.
 type Host struct {
@@ -322,16 +355,6 @@ func (s *Site) LocalStorage(in Instance) bool {
 // shared storage over NFS to the instance's web hosts.
 func (s *Site) ExportsStorage(in Instance) bool {
 	return s.Storage.Served() && !in.Services().Has(RoleWeb)
-}
-
-// Has reports whether the host has role r.
-func (h Host) Has(r Role) bool {
-	for _, x := range h.Roles {
-		if x == r {
-			return true
-		}
-	}
-	return false
 }
 
 // HostsWith returns the instance's hosts that have role r, in file order.
@@ -368,6 +391,49 @@ func (s *Site) Instance(name string) (Instance, bool) {
 		}
 	}
 	return Instance{}, false
+}
+
+// FindInstance returns the named instance, or a *NotFoundError that lists
+// the site's instances.
+func (s *Site) FindInstance(name string) (Instance, error) {
+	if in, ok := s.Instance(name); ok {
+		return in, nil
+	}
+	var names []string
+	for _, in := range s.Instances {
+		names = append(names, in.Name)
+	}
+	return Instance{}, &NotFoundError{Kind: "instance", Name: name, In: fmt.Sprintf("site %q", s.Name), Have: names}
+}
+
+// SelectInstances returns the named instances in the order named, or all
+// when names is empty; an unknown name is a *NotFoundError.
+func (s *Site) SelectInstances(names []string) ([]Instance, error) {
+	if len(names) == 0 {
+		return s.Instances, nil
+	}
+	var out []Instance
+	for _, n := range names {
+		in, err := s.FindInstance(n)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, in)
+	}
+	return out, nil
+}
+
+// Host returns the instance's host of that name, or a *NotFoundError that
+// lists the instance's hosts.
+func (in Instance) Host(name string) (Host, error) {
+	var names []string
+	for _, h := range in.Hosts {
+		if h.Name == name {
+			return h, nil
+		}
+		names = append(names, h.Name)
+	}
+	return Host{}, &NotFoundError{Kind: "host", Name: name, In: fmt.Sprintf("instance %q", in.Name), Have: names}
 }
 
 // EffectiveSizing returns the site's sizing with the instance's overrides applied.

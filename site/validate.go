@@ -29,6 +29,7 @@ func validate(file string, s *Site, ps *positions) Errors {
 	v.search()
 	v.mail()
 	v.storage()
+	v.storageExtras()
 	v.lifecycle()
 	v.tls()
 	v.access()

@@ -21,11 +21,13 @@ func (v *validator) access() {
 	v.lbFamilies()
 }
 
-// lbAddresses checks a load balancer's addresses at path.
+// lbAddresses checks a load balancer's addresses, health check and drain
+// time at path.
 func (v *validator) lbAddresses(path string, lb LoadBalancer) {
 	for i, a := range lb.Addresses {
 		v.cidr(fmt.Sprintf("%s.addresses[%d]", path, i), a, "the load balancer's address or network, e.g. 192.0.2.10 or 192.0.2.0/28")
 	}
+	v.lbHealthCheck(path, lb)
 }
 
 // cidr checks one address or network at path.

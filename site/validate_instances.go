@@ -229,7 +229,7 @@ func (v *validator) host(path, instance string, h *Host, seen *siteWide) bool {
 // roles checks that a host has roles, each known and listed once, and
 // reports whether they are all known.
 func (v *validator) roles(path string, h *Host) bool {
-	known := []string{string(RoleWeb), string(RoleServices)}
+	known := roleNames()
 	if len(h.Roles) == 0 {
 		v.present(path+".roles", "", "[web]")
 		return true

@@ -1,8 +1,6 @@
 package systemd
 
 import (
-	"fmt"
-	"sort"
 	"strings"
 
 	"gitlab.tugraz.at/invenio/invenio-infra/internal/escape"
@@ -21,7 +19,7 @@ const (
 	RabbitMQDefinitions = "/usr/libexec/invenio/rabbitmq-definitions"
 )
 
-// Units that DropIn knows.
+// The units our packages install drop-ins for.
 const (
 	unitNginx         = "nginx.service"
 	unitPostgreSQL    = "postgresql@.service"
@@ -31,39 +29,6 @@ const (
 	unitOpenSearch    = "opensearch.service"
 	unitElasticsearch = "elasticsearch.service"
 )
-
-// dropIns builds each known unit's drop-in.
-var dropIns = map[string]func() *Unit{
-	unitNginx:         nginxDropIn,
-	unitPostgreSQL:    postgresqlDropIn,
-	unitRabbitMQ:      rabbitmqDropIn,
-	unitRedis:         redisDropIn,
-	unitExim4:         exim4DropIn,
-	unitOpenSearch:    func() *Unit { return searchDropIn("opensearch", nil, "") },
-	unitElasticsearch: func() *Unit { return searchDropIn("elasticsearch", nil, "") },
-}
-
-// DropInUnits lists the units DropIn has a drop-in for, sorted.
-func DropInUnits() []string {
-	names := make([]string, 0, len(dropIns))
-	for n := range dropIns {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
-}
-
-// DropIn returns the drop-in our packages install for one of Debian's (or
-// the search engine vendor's) units: hardening that keeps the daemon working,
-// plus what our role needs from the unit. Search engine drop-ins from DropIn
-// carry no settings; SearchDropIn adds them.
-func DropIn(unit string) (Unit, error) {
-	build, ok := dropIns[unit]
-	if !ok {
-		return Unit{}, fmt.Errorf("no drop-in for %q; known units: %s", unit, strings.Join(DropInUnits(), ", "))
-	}
-	return *build(), nil
-}
 
 // NginxDropIn is nginx.service's drop-in, rendered.
 func NginxDropIn() []byte { return nginxDropIn().Bytes() }

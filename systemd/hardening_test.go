@@ -165,18 +165,18 @@ func TestDropInExposure(t *testing.T) {
 }
 
 func TestDropInKnowsEveryUnit(t *testing.T) {
-	for _, name := range DropInUnits() {
-		u, err := DropIn(name)
+	for _, name := range dropInUnits() {
+		u, err := dropIn(name)
 		require.NoError(t, err, name)
 		assert.NotEmpty(t, u.Get("Service", "PrivateMounts"), name)
 	}
-	_, err := DropIn("sshd.service")
+	_, err := dropIn("sshd.service")
 	assert.ErrorContains(t, err, `no drop-in for "sshd.service"`)
 }
 
 func TestDropInsKeepDaemonsWorking(t *testing.T) {
 	unit := func(name string) Unit {
-		u, err := DropIn(name)
+		u, err := dropIn(name)
 		require.NoError(t, err)
 		return u
 	}

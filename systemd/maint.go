@@ -15,6 +15,9 @@ type Maint struct {
 	// Configure are shell snippets run by postinst on configure, after users
 	// and tmpfiles exist and before units are enabled and started.
 	Configure []string
+	// Started are shell snippets run by postinst on configure after its units
+	// were started or restarted (e.g. a check that they answer).
+	Started []string
 	// Triggered are shell snippets run by postinst when one of the package's
 	// dpkg triggers fires (postinst triggered).
 	Triggered []string
@@ -34,6 +37,10 @@ type UnitAction struct {
 	Enable bool
 	// Start starts the unit on install and restarts it on upgrade through deb-systemd-invoke.
 	Start bool
+	// NoRestart, with Start, starts the unit on upgrade too instead of
+	// restarting it (debhelper's --no-restart-on-upgrade): the package
+	// restarts it itself when its settings changed.
+	NoRestart bool
 	// Restart is for units the package only reconfigures (through a drop-in or
 	// a config file): try-restart on configure so the new settings apply.
 	Restart bool

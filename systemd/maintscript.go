@@ -92,14 +92,20 @@ func (g generator) postinst() string {
 	for _, u := range g.enabled() {
 		blocks = append(blocks, autoscript("dh_installsystemd", enableBlock(u)))
 	}
-	if units := g.started(); len(units) > 0 {
+	if units := g.unitsWhere(func(u UnitAction) bool { return u.Start && !u.NoRestart }); len(units) > 0 {
 		blocks = append(blocks, autoscript("dh_installsystemd", g.startBlock(units)))
+	}
+	if units := g.unitsWhere(func(u UnitAction) bool { return u.Start && u.NoRestart }); len(units) > 0 {
+		blocks = append(blocks, autoscript("dh_installsystemd", g.startOnlyBlock(units)))
 	}
 	if units := g.restarted(); len(units) > 0 {
 		blocks = append(blocks, autoscript("dh_installsystemd", g.tryRestartBlock(units)))
 	}
 	if units := g.reloaded(); len(units) > 0 {
 		blocks = append(blocks, ownScript("reload on upgrade (no debhelper snippet does)", g.reloadBlock(units)))
+	}
+	if len(g.m.Started) > 0 {
+		blocks = append(blocks, onAction("configure", g.m.Started))
 	}
 	return g.script("postinst", "configure|abort-upgrade|abort-deconfigure|abort-remove|triggered", blocks)
 }
@@ -261,6 +267,18 @@ func (g generator) startBlock(units []string) string {
 			_dh_action=start
 		fi
 		deb-systemd-invoke $_dh_action ` + quoteAll(units) + ` >/dev/null || true
+	fi
+fi
+`
+}
+
+// startOnlyBlock is dh_installsystemd's postinst-systemd-start snippet
+// (--no-restart-on-upgrade): start on install and on upgrade, never restart.
+func (g generator) startOnlyBlock(units []string) string {
+	return configureOrAbort + `
+	if [ -z "${DPKG_ROOT:-}" ] && [ -d ` + g.runDir + ` ]; then
+		systemctl --system daemon-reload >/dev/null || true
+		deb-systemd-invoke start ` + quoteAll(units) + ` >/dev/null || true
 	fi
 fi
 `

@@ -2,7 +2,7 @@ package systemd
 
 import (
 	"bytes"
-	"flag"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,10 +12,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"gitlab.tugraz.at/invenio/invenio-infra/internal/golden"
 	"gitlab.tugraz.at/invenio/invenio-infra/testing/need"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden")
 
 // maintFixtures are packages shaped like the roles' packages.
 var maintFixtures = map[string]Maint{
@@ -46,6 +45,17 @@ var maintFixtures = map[string]Maint{
 		Package: "invenio-postgresql",
 		Units:   []UnitAction{{Name: "postgresql@15-main.service", Restart: true}},
 	},
+	// A unit started but never restarted by the start block, and a snippet
+	// that runs once the units are up.
+	"norestart": {
+		Package:   "invenio-redis",
+		Configure: []string{"snippet configure"},
+		Started:   []string{"snippet after start"},
+		Units: []UnitAction{
+			{Name: "invenio-redis-sessions.service", Enable: true, Start: true, NoRestart: true},
+			{Name: "invenio-other.service", Enable: true, Start: true},
+		},
+	},
 	// Settings of someone else's unit that a reload applies.
 	"reload": {
 		Package:   "invenio-nfs",
@@ -61,18 +71,18 @@ func TestScriptsGolden(t *testing.T) {
 		for kind, text := range map[string]string{
 			"preinst": s.Preinst, "postinst": s.Postinst, "prerm": s.Prerm, "postrm": s.Postrm,
 		} {
-			golden := filepath.Join("testdata", name+"."+kind+".golden")
-			if *update {
-				writeGolden(t, golden, text)
+			goldenFile := filepath.Join("testdata", name+"."+kind+".golden")
+			if golden.Update() {
+				writeGolden(t, goldenFile, text)
 				continue
 			}
-			want, err := os.ReadFile(golden)
+			want, err := os.ReadFile(goldenFile)
 			if os.IsNotExist(err) {
-				assert.Empty(t, text, "%s has no golden file, so the script must be empty", golden)
+				assert.Empty(t, text, "%s has no golden file, so the script must be empty", goldenFile)
 				continue
 			}
 			require.NoError(t, err)
-			assert.Equal(t, string(want), text, "%s (refresh with go test ./systemd -update)", golden)
+			assert.Equal(t, string(want), text, "%s (refresh with go test ./systemd -update)", goldenFile)
 		}
 	}
 }
@@ -207,7 +217,8 @@ func (r *scriptRunner) call(script string, args ...string) (calls []string, stat
 	cmd := exec.Command("/bin/sh", append([]string{path}, args...)...)
 	cmd.Env, cmd.Stderr = r.env, &errb
 	err := cmd.Run()
-	if ee, ok := err.(*exec.ExitError); ok {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
 		status = ee.ExitCode()
 	} else {
 		require.NoError(r.t, err)

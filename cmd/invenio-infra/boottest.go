@@ -3,15 +3,12 @@ package main
 import (
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"gitlab.tugraz.at/invenio/invenio-infra/boottest"
-	"gitlab.tugraz.at/invenio/invenio-infra/site"
-	vm "gitlab.tugraz.at/invenio/invenio-infra/testing/qemu"
+	vm "gitlab.tugraz.at/invenio/invenio-infra/vm"
 )
 
 // bootTestOptions are the flags of boot-test.
@@ -28,6 +25,8 @@ type bootTestOptions struct {
 	BootTimeout time.Duration
 	NoFailover  bool
 	NoReboot    bool
+	UpgradeTo   string
+	UpgradeSite string
 }
 
 func newBootTest(g *globalOptions) *cobra.Command {
@@ -50,7 +49,9 @@ func newBootTest(g *globalOptions) *cobra.Command {
 			"               a record in PostgreSQL, a Celery task round trip, beat on one host,\n" +
 			"               shared storage across web hosts, mail relayed to the smarthost\n" +
 			"  instance     the services host rebooted: the web tier recovers untouched;\n" +
-			"               a web host powered off: requests keep succeeding (failed ones counted)\n\n" +
+			"               a web host powered off: requests keep succeeding (failed ones counted)\n" +
+			"  upgrade      with --upgrade-to: every host upgraded with apt-get upgrade while\n" +
+			"               requests flow (see the README's Boot tests)\n\n" +
 			"One line per check goes to standard output, the JUnit report to --report and\n" +
 			"each VM's serial console log beside it. The web images must carry an\n" +
 			"application (`release --app-fixture` for tests). Needs root (network\n" +
@@ -67,10 +68,15 @@ func newBootTest(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if _, err := selectInstances(s, []string{o.Instance}); err != nil {
+			if _, err := s.SelectInstances([]string{o.Instance}); err != nil {
 				return err
 			}
 			bo.Site, bo.Out, bo.Log = s, cmd.OutOrStdout(), g.logger(cmd)
+			if o.UpgradeSite != "" {
+				if bo.UpgradeSite, err = (&globalOptions{SitePath: o.UpgradeSite}).loadSite(); err != nil {
+					return err
+				}
+			}
 			res, err := boottest.Run(cmd.Context(), bo)
 			for _, f := range res.Figures {
 				fmt.Fprintln(cmd.OutOrStdout(), "figure:", f)
@@ -92,9 +98,11 @@ func newBootTest(g *globalOptions) *cobra.Command {
 	f.StringVar(&o.Firmware, "firmware", "bios", "firmware: bios (SeaBIOS) or uefi (OVMF)")
 	f.StringArrayVar(&o.CPUs, "cpus", nil, "virtual CPUs of a role's guests ROLE=N; repeatable (default: web=1, services=2)")
 	f.StringArrayVar(&o.Budgets, "budget", nil, "power-on-to-ready budget ROLE=DURATION, e.g. web=40s; repeatable (default: web=40s, services=60s)")
-	f.DurationVar(&o.BootTimeout, "boot-timeout", 20*time.Minute, "longest wait for a guest's first boot")
+	f.DurationVar(&o.BootTimeout, "boot-timeout", 20*time.Minute, "longest wait for a guest's first boot (a role's longer --budget is waited for)")
 	f.BoolVar(&o.NoFailover, "no-failover", false, "leave out the failover check")
 	f.BoolVar(&o.NoReboot, "no-reboot", false, "leave out the services host's reboot")
+	f.StringVar(&o.UpgradeTo, "upgrade-to", "", "release N+1's output directory (`release --out`, same signing key): upgrade the booted hosts to its repository one by one while requests flow, and check")
+	f.StringVar(&o.UpgradeSite, "upgrade-site", "", "the site file release N+1 was built from (default: --site), for the diff check")
 	return cmd
 }
 
@@ -105,8 +113,7 @@ func (o *bootTestOptions) options() (boottest.Options, error) {
 	}
 	bo := boottest.Options{
 		Instance: o.Instance, Images: o.Images, Report: o.Report, LogDir: o.Logs, Work: o.Work,
-		BootTimeout: o.BootTimeout, NoFailover: o.NoFailover, NoReboot: o.NoReboot,
-		CPUs: map[site.Role]int{}, Budgets: map[site.Role]time.Duration{},
+		BootTimeout: o.BootTimeout, NoFailover: o.NoFailover, NoReboot: o.NoReboot, UpgradeTo: o.UpgradeTo,
 	}
 	switch a := vm.Accel(o.Accel); a {
 	case "", vm.KVM, vm.TCG:
@@ -120,37 +127,10 @@ func (o *bootTestOptions) options() (boottest.Options, error) {
 	default:
 		return bo, fmt.Errorf("--firmware %q: want bios or uefi", o.Firmware)
 	}
-	for _, b := range o.Budgets {
-		role, v, err := parseRoleValue("--budget", b, "DURATION")
-		if err != nil {
-			return bo, err
-		}
-		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 {
-			return bo, fmt.Errorf("--budget %q: want a positive duration such as 40s", b)
-		}
-		bo.Budgets[role] = d
+	var err error
+	if bo.Budgets, err = boottest.ParseBudgets(o.Budgets); err != nil {
+		return bo, err
 	}
-	for _, c := range o.CPUs {
-		role, v, err := parseRoleValue("--cpus", c, "N")
-		if err != nil {
-			return bo, err
-		}
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 16 {
-			return bo, fmt.Errorf("--cpus %q: want a number of CPUs from 1 to 16", c)
-		}
-		bo.CPUs[role] = n
-	}
-	return bo, nil
-}
-
-// parseRoleValue reads flag's ROLE=VALUE; what names VALUE in the error.
-func parseRoleValue(flag, s, what string) (site.Role, string, error) {
-	r, v, ok := strings.Cut(s, "=")
-	role := site.Role(r)
-	if !ok || (role != site.RoleWeb && role != site.RoleServices) {
-		return "", "", fmt.Errorf("%s %q: want web=%s or services=%s", flag, s, what, what)
-	}
-	return role, v, nil
+	bo.CPUs, err = boottest.ParseCPUs(o.CPUs)
+	return bo, err
 }

@@ -3,16 +3,12 @@ package main
 import (
 	"errors"
 	"fmt"
-	"os"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"gitlab.tugraz.at/invenio/invenio-infra/images/bake"
 	"gitlab.tugraz.at/invenio/invenio-infra/images/disk"
-	"gitlab.tugraz.at/invenio/invenio-infra/internal/tempfiles"
-	"gitlab.tugraz.at/invenio/invenio-infra/packaging"
-	"gitlab.tugraz.at/invenio/invenio-infra/roles"
+	"gitlab.tugraz.at/invenio/invenio-infra/release"
 	"gitlab.tugraz.at/invenio/invenio-infra/site"
 )
 
@@ -49,28 +45,19 @@ func (f *bakeFlags) options() (bake.Options, error) {
 	if _, err := disk.QemuImgConvertArgs("", "", f.Compression); err != nil {
 		return bake.Options{}, usageError{fmt.Errorf("--compression: %w", err)}
 	}
-	epoch, err := imageEpoch()
+	epoch, err := release.ImageEpoch()
 	if err != nil {
 		return bake.Options{}, usageError{err}
 	}
+	// The build host's mirrors, read once here: a bake falls back to them
+	// when neither the flags nor the instance name one.
+	hostMirror, _ := site.HostMirror("/")
+	hostSecurity, _ := site.HostSecurityMirror("/")
 	return bake.Options{
-		Mirror: f.Mirror, SecurityMirror: f.SecurityMirror, Snapshot: f.Snapshot, Format: format,
-		StandIns: f.StandIns, Compression: f.Compression, CacheDir: f.Cache, Epoch: epoch, Kernel: f.Kernel,
+		Mirror: f.Mirror, SecurityMirror: f.SecurityMirror, HostMirror: hostMirror, HostSecurityMirror: hostSecurity,
+		Snapshot: f.Snapshot, Format: format, StandIns: f.StandIns, Compression: f.Compression,
+		CacheDir: f.Cache, Epoch: epoch, Kernel: f.Kernel,
 	}, nil
-}
-
-// imageEpoch is SOURCE_DATE_EPOCH, else the last commit's time when run in
-// a git checkout, else now.
-func imageEpoch() (time.Time, error) {
-	if os.Getenv("SOURCE_DATE_EPOCH") != "" {
-		return sourceDateEpoch()
-	}
-	if wd, err := os.Getwd(); err == nil {
-		if t, err := packaging.SourceDateEpoch(wd); err == nil {
-			return t, nil
-		}
-	}
-	return time.Now(), nil
 }
 
 // imageOptions are the flags of image.
@@ -117,7 +104,7 @@ func newImage(g *globalOptions) *cobra.Command {
 			if (o.Host == "") == (len(o.Roles) == 0) {
 				return usageError{errors.New("give either --host NAME or --role ROLE")}
 			}
-			if err := o.App.check(); err != nil {
+			if err := o.App.Check(); err != nil {
 				return err
 			}
 			return o.run(cmd, g)
@@ -126,7 +113,7 @@ func newImage(g *globalOptions) *cobra.Command {
 	f := cmd.Flags()
 	f.StringVarP(&o.Instance, "instance", "i", "", "instance (required)")
 	f.StringVar(&o.Host, "host", "", "host whose roles the image gets")
-	f.StringSliceVar(&o.Roles, "role", nil, "role(s) the image gets: web, services")
+	f.StringSliceVar(&o.Roles, "role", nil, "role(s) the image gets: "+site.JoinRoles(site.Roles(), ", "))
 	f.StringVarP(&o.Repo, "repo", "r", "", "apt repository that `repo` wrote (required)")
 	f.StringVarP(&o.Out, "out", "o", "", "output directory (required)")
 	f.StringVar(&o.Name, "name", "", "image name (default INSTANCE-HOST or INSTANCE-ROLES, e.g. prod-web)")
@@ -141,91 +128,14 @@ func (o *imageOptions) run(cmd *cobra.Command, g *globalOptions) error {
 	if err != nil {
 		return err
 	}
-	ins, err := selectInstances(s, []string{o.Instance})
+	in, err := s.FindInstance(o.Instance)
 	if err != nil {
 		return err
 	}
-	bo, err := o.options(s, ins[0])
-	if err != nil {
-		return err
-	}
-	bo.Log = g.logger(cmd)
-	tmp, remove, err := tempfiles.MkdirTemp("", "invenio-image-app-")
-	if err != nil {
-		return err
-	}
-	defer remove()
-	if bo.AppDeb, err = o.appDeb(cmd, g, s, ins[0], tmp, bo.Epoch); err != nil {
-		return err
-	}
-	_, err = bake.Bake(cmd.Context(), bo)
-	return err
-}
-
-// options checks the flags against the site and returns the bake's options.
-func (o *imageOptions) options(s *site.Site, in site.Instance) (bake.Options, error) {
 	bo, err := o.Bake.options()
 	if err != nil {
-		return bo, err
+		return err
 	}
-	if err := checkRepo(o.Repo, in.Name); err != nil {
-		return bo, err
-	}
-	bo.Site, bo.Instance, bo.Host, bo.Repo, bo.Out, bo.Name = s, in.Name, o.Host, o.Repo, o.Out, o.Name
-	for _, r := range o.Roles {
-		bo.Roles = append(bo.Roles, site.Role(r))
-	}
-	if o.Host != "" {
-		if _, ok := hostOf(in, o.Host); !ok {
-			return bo, usageError{fmt.Errorf("no host %q in instance %s", o.Host, in.Name)}
-		}
-	}
-	for _, r := range bo.Roles {
-		if r != site.RoleWeb && r != site.RoleServices {
-			return bo, usageError{fmt.Errorf("--role %q: want web or services", r)}
-		}
-	}
-	return bo, nil
-}
-
-// appDeb returns the application package file the image installs: --app-deb,
-// the fixture application built into dir at the version of the
-// repository suite's packages, or none.
-func (o *imageOptions) appDeb(cmd *cobra.Command, g *globalOptions, s *site.Site, in site.Instance, dir string, epoch time.Time) (string, error) {
-	if o.App.Deb != "" {
-		return o.App.Deb, o.App.checkDeb(s)
-	}
-	if !o.App.Fixture {
-		return "", nil
-	}
-	pkgs, err := bake.RepoPackages(o.Repo, in.Name)
-	if err != nil {
-		return "", err
-	}
-	kr, ok := pkgs[roles.KeyringPackage]
-	if !ok {
-		return "", fmt.Errorf("--repo %s: suite %s has no %s to take the version from", o.Repo, in.Name, roles.KeyringPackage)
-	}
-	tree, po, err := fixtureTree(s, in.Suite)
-	if err != nil {
-		return "", err
-	}
-	return buildApp(cmd, g, dir, tree, po, packaging.BuildOptions{Version: kr.Version, Epoch: epoch})
-}
-
-// checkRepo checks that repo has the instance's suite.
-func checkRepo(repo, instance string) error {
-	if _, err := os.Stat(repo + "/dists/" + instance + "/InRelease"); err != nil {
-		return usageError{fmt.Errorf("--repo %s has no suite %s (%w); publish one with `invenio-infra repo`", repo, instance, err)}
-	}
-	return nil
-}
-
-func hostOf(in site.Instance, name string) (site.Host, bool) {
-	for _, h := range in.Hosts {
-		if h.Name == name {
-			return h, true
-		}
-	}
-	return site.Host{}, false
+	bo.Site, bo.Instance, bo.Host, bo.Repo, bo.Out, bo.Name, bo.Log = s, in.Name, o.Host, o.Repo, o.Out, o.Name, g.logger(cmd)
+	return release.BakeImage(cmd.Context(), bo, o.Roles, o.App.App)
 }

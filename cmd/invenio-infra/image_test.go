@@ -4,6 +4,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,7 +16,6 @@ import (
 
 	"gitlab.tugraz.at/invenio/invenio-infra/images/bake"
 	"gitlab.tugraz.at/invenio/invenio-infra/images/oci"
-	"gitlab.tugraz.at/invenio/invenio-infra/site"
 )
 
 func TestImageBadInputExitsTwo(t *testing.T) {
@@ -107,14 +107,6 @@ func TestReleaseAppFixture(t *testing.T) {
 	assert.Equal(t, "1.0.1-1", pkgs["invenio-web"].Version.String())
 }
 
-func TestRoleSets(t *testing.T) {
-	s := site.Default()
-	dev, _ := s.Instance("dev")
-	prod, _ := s.Instance("prod")
-	assert.Equal(t, [][]site.Role{{site.RoleWeb, site.RoleServices}}, RoleSets(dev))
-	assert.Equal(t, [][]site.Role{{site.RoleWeb}, {site.RoleServices}}, RoleSets(prod), "two web hosts, one image")
-}
-
 // TestPushToRegistry pushes a small OCI layout with the CLI to
 // go-containerregistry's in-process registry.
 func TestPushToRegistry(t *testing.T) {
@@ -135,4 +127,22 @@ func TestPushToRegistry(t *testing.T) {
 	code, _, stderr = run(t, "push", t.TempDir(), u.Host+"/x:y")
 	assert.Equal(t, exitFailure, code)
 	assert.Contains(t, stderr, "not an OCI layout")
+}
+
+// TestReleaseAppFixtureNext builds the fixture's next release with
+// --app-fixture=2 (its dist-info names 2.0.0, and it carries the second
+// migration) and refuses a release the fixture does not have.
+func TestReleaseAppFixtureNext(t *testing.T) {
+	t.Setenv("SOURCE_DATE_EPOCH", "1767225600")
+	out := t.TempDir()
+	code, _, stderr := run(t, "release", "--out", out, "--skip-images", "--version", "1.1.0", "--instance", "dev", "--app-fixture=2")
+	require.Equal(t, 0, code, stderr)
+	files, err := exec.Command("dpkg-deb", "-c", filepath.Join(out, "packages", "dev", "invenio-app-tugraz_1.1.0-1_all.deb")).Output()
+	require.NoError(t, err)
+	assert.Contains(t, string(files), "/invenio_app-2.0.0.dist-info/")
+	assert.Contains(t, string(files), "/f1a7c0de0002_add_record_note.py")
+
+	code, _, stderr = run(t, "release", "--out", t.TempDir(), "--skip-images", "--app-fixture=7")
+	assert.Equal(t, exitBadInput, code)
+	assert.Contains(t, stderr, "--app-fixture=7: want a release of the fixture application from 1 to 3")
 }

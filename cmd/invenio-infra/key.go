@@ -3,14 +3,12 @@ package main
 import (
 	"errors"
 	"fmt"
-	"net/mail"
-	"os"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"gitlab.tugraz.at/invenio/invenio-infra/packaging/signing"
+	"gitlab.tugraz.at/invenio/invenio-infra/release"
 	"gitlab.tugraz.at/invenio/invenio-infra/site"
 )
 
@@ -34,13 +32,7 @@ func newKey(g *globalOptions) *cobra.Command {
 }
 
 // keyGenerateOptions are the flags of key generate.
-type keyGenerateOptions struct {
-	Out    string
-	Public string
-	Name   string
-	Email  string
-	Years  int
-}
+type keyGenerateOptions struct{ release.NewKey }
 
 func newKeyGenerate(g *globalOptions) *cobra.Command {
 	o := &keyGenerateOptions{}
@@ -77,26 +69,8 @@ func newKeyGenerate(g *globalOptions) *cobra.Command {
 
 // run generates the key and writes both files.
 func (o *keyGenerateOptions) run(cmd *cobra.Command, g *globalOptions, s *site.Site) error {
-	id := o.userID(s)
-	now := time.Now().UTC().Truncate(time.Second)
-	life := time.Duration(0)
-	if o.Years > 0 {
-		life = now.AddDate(o.Years, 0, 0).Sub(now)
-	}
-	k, err := signing.Generate(id, now, life)
+	k, pub, err := release.GenerateKey(s, o.NewKey)
 	if err != nil {
-		return err
-	}
-	priv, err := k.ArmoredPrivate()
-	if err != nil {
-		return err
-	}
-	pub := o.publicPath()
-	if err := writeNew(pub, k.ArmoredPublic(), 0o644); err != nil {
-		return err
-	}
-	if err := writeNew(o.Out, priv, 0o600); err != nil {
-		os.Remove(pub)
 		return err
 	}
 	expires := "never"
@@ -108,47 +82,5 @@ func (o *keyGenerateOptions) run(cmd *cobra.Command, g *globalOptions, s *site.S
 	log.Info("generated signing key", "fingerprint", k.Fingerprint(), "user_id", k.UserID(), "expires", expires,
 		"private_key", o.Out, "public_key", pub)
 	log.Info("keep the private key secret: put it in the protected CI/CD variable " + signing.EnvKey)
-	return nil
-}
-
-// userID is the key's user ID from the flags, else from the site.
-func (o *keyGenerateOptions) userID(s *site.Site) signing.UserID {
-	id := signing.UserID{Name: o.Name, Email: o.Email}
-	if id.Name == "" {
-		id.Name = s.Name + " InvenioRDM archive signing key"
-	}
-	if id.Email == "" {
-		if a, err := mail.ParseAddress(s.Maintainer); err == nil {
-			id.Email = a.Address
-		}
-	}
-	return id
-}
-
-// publicPath is --public, or --out with .asc replaced by .pub.asc.
-func (o *keyGenerateOptions) publicPath() string {
-	if o.Public != "" {
-		return o.Public
-	}
-	return strings.TrimSuffix(o.Out, ".asc") + ".pub.asc"
-}
-
-// writeNew writes a file that must not exist yet.
-func writeNew(path string, data []byte, mode os.FileMode) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
-	if errors.Is(err, os.ErrExist) {
-		return usageError{fmt.Errorf("%s exists; a key is never overwritten: choose another file", path)}
-	}
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	_, err = f.Write(data)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(path)
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
 	return nil
 }

@@ -98,9 +98,13 @@ func exitCode(err error) int {
 		return 0
 	}
 	fmt.Fprintln(os.Stderr, "invenio-infra:", firstLine(err))
-	var serr site.Errors
-	var uerr usageError
-	if errors.As(err, &serr) || errors.As(err, &uerr) {
+	var (
+		serr site.Errors
+		uerr usageError
+		nerr *site.NotFoundError
+		ierr *site.InputError
+	)
+	if errors.As(err, &serr) || errors.As(err, &uerr) || errors.As(err, &nerr) || errors.As(err, &ierr) {
 		return exitBadInput
 	}
 	return exitFailure
@@ -116,5 +120,6 @@ func firstLine(err error) string {
 	return err.Error()
 }
 
-// usageError marks bad flags or arguments (exit status 2).
+// usageError marks bad flags or arguments (exit status 2), as
+// site.InputError and site.NotFoundError from the libraries do.
 type usageError struct{ error }

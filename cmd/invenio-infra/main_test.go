@@ -162,7 +162,7 @@ func TestPanicIsABug(t *testing.T) {
 			stack = debug.Stack()
 		}()
 		var m map[string]int
-		m["x"] = 1 // a nil map: a runtime panic, as a bug would make
+		m["x"] = 1 //nolint:staticcheck // a nil map: a runtime panic, as a bug would make
 	}()
 	var w bytes.Buffer
 	assert.Equal(t, exitBug, reportPanic(&w, "assignment to entry in nil map", stack))

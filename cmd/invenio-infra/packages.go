@@ -1,15 +1,10 @@
 package main
 
 import (
-	"fmt"
-	"os"
-	"time"
-
 	"github.com/spf13/cobra"
 
 	"gitlab.tugraz.at/invenio/invenio-infra/packaging"
-	"gitlab.tugraz.at/invenio/invenio-infra/roles"
-	"gitlab.tugraz.at/invenio/invenio-infra/site"
+	"gitlab.tugraz.at/invenio/invenio-infra/release"
 )
 
 // buildOptions are the flags that decide a build's version and time.
@@ -27,23 +22,7 @@ func (o *buildOptions) register(cmd *cobra.Command) {
 
 // resolve returns the build's version and SOURCE_DATE_EPOCH.
 func (o *buildOptions) resolve() (packaging.BuildOptions, error) {
-	var b packaging.BuildOptions
-	wd, err := os.Getwd()
-	if err != nil {
-		return b, err
-	}
-	if o.Version != "" {
-		b.Version = packaging.Version{Upstream: o.Version, Revision: o.Revision}
-		if err := b.Version.Validate(); err != nil {
-			return b, usageError{fmt.Errorf("--version %q: %w", o.Version, err)}
-		}
-	} else if b.Version, err = packaging.DescribeVersion(wd); err != nil {
-		return b, fmt.Errorf("no --version given and %w", err)
-	}
-	if b.Epoch, err = packaging.SourceDateEpoch(wd); err != nil {
-		return b, fmt.Errorf("set SOURCE_DATE_EPOCH or build inside a git checkout: %w", err)
-	}
-	return b, nil
+	return release.BuildVersion(o.Version, o.Revision)
 }
 
 // packagesOptions are the flags of packages.
@@ -65,24 +44,25 @@ func newPackages(g *globalOptions) *cobra.Command {
 			"`repo` publishes it in every instance's suite.",
 		Args: args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := o.App.check(); err != nil {
+			if err := o.App.Check(); err != nil {
 				return err
 			}
 			s, ins, err := g.loadInstances(o.Out, o.Instances)
 			if err != nil {
 				return err
 			}
-			if err := o.App.checkDeb(s); err != nil {
+			if err := o.App.CheckSite(s); err != nil {
 				return err
 			}
 			b, err := o.Build.resolve()
 			if err != nil {
 				return err
 			}
-			if err := buildPackages(cmd, g, o.Out, s, ins, b); err != nil {
+			log := g.logger(cmd)
+			if err := release.Packages(cmd.Context(), log, o.Out, s, ins, b); err != nil {
 				return err
 			}
-			return o.App.writeAll(cmd, g, s, o.Out, ins, b)
+			return o.App.WriteAll(log, s, o.Out, ins, b)
 		},
 	}
 	cmd.Flags().StringVarP(&o.Out, "out", "o", "", "output directory (required)")
@@ -90,23 +70,4 @@ func newPackages(g *globalOptions) *cobra.Command {
 	o.Build.register(cmd)
 	o.App.register(cmd, "in every instance's directory")
 	return cmd
-}
-
-func buildPackages(cmd *cobra.Command, g *globalOptions, out string, s *site.Site, ins []site.Instance, b packaging.BuildOptions) error {
-	specs := map[string][]packaging.Spec{}
-	for _, in := range ins {
-		specs[in.Name] = roles.Plan(s, in)
-	}
-	log := g.logger(cmd)
-	log.Info("building packages", "version", b.Version.String(), "source_date_epoch", b.Epoch.Unix(),
-		"instances", len(ins), "out", out)
-	start := time.Now()
-	b.Progress = func(p string) { log.Info("built package", "path", p) }
-	b.Context = cmd.Context()
-	paths, err := packaging.WriteAll(out, specs, b)
-	if err != nil {
-		return err
-	}
-	log.Info("built packages", "count", len(paths), "seconds", time.Since(start).Seconds())
-	return nil
 }

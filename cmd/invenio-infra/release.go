@@ -2,16 +2,10 @@ package main
 
 import (
 	"errors"
-	"fmt"
-	"path/filepath"
-	"slices"
-	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
-	"gitlab.tugraz.at/invenio/invenio-infra/images/bake"
-	"gitlab.tugraz.at/invenio/invenio-infra/site"
+	"gitlab.tugraz.at/invenio/invenio-infra/release"
 )
 
 // releaseOptions are the flags of release.
@@ -49,7 +43,7 @@ func newRelease(g *globalOptions) *cobra.Command {
 			if o.Out == "" {
 				return usageError{errors.New("--out DIR is required")}
 			}
-			if err := o.App.check(); err != nil {
+			if err := o.App.Check(); err != nil {
 				return err
 			}
 			return o.run(cmd, g)
@@ -72,84 +66,21 @@ func (o *releaseOptions) run(cmd *cobra.Command, g *globalOptions) error {
 	if err != nil {
 		return err
 	}
-	ins, err := selectInstances(s, o.Instances)
-	if err != nil {
+	ro := release.Options{Site: s, Out: o.Out, SkipImages: o.SkipImages, SigningKey: o.SigningKey,
+		App: o.App.App, Log: g.logger(cmd), Warn: cmd.ErrOrStderr()}
+	if ro.Instances, err = s.SelectInstances(o.Instances); err != nil {
 		return err
 	}
-	if err := o.App.checkDeb(s); err != nil {
+	if err := ro.App.CheckSite(s); err != nil {
 		return err
 	}
-	b, err := o.Build.resolve()
-	if err != nil {
+	if ro.Build, err = o.Build.resolve(); err != nil {
 		return err
 	}
-	var bo bake.Options
 	if !o.SkipImages {
-		if bo, err = o.Bake.options(); err != nil {
+		if ro.Bake, err = o.Bake.options(); err != nil {
 			return err
 		}
 	}
-	log := g.logger(cmd)
-	start := time.Now()
-	pkgs, repo := filepath.Join(o.Out, "packages"), filepath.Join(o.Out, "apt")
-	if err := buildPackages(cmd, g, pkgs, s, ins, b); err != nil {
-		return fmt.Errorf("packages: %w", err)
-	}
-	if err := o.App.writeAll(cmd, g, s, pkgs, ins, b); err != nil {
-		return err
-	}
-	// DIR/apt holds this build's packages only: a rebuild into the same DIR
-	// (same version, other bytes, a new throwaway key) replaces it, as the
-	// packages are replaced. Keeping earlier releases is `repo`'s, over the
-	// repository that is published.
-	ro := &repoOptions{Packages: pkgs, Out: repo, SigningKey: o.SigningKey, Build: o.Build, KeepReleases: 1}
-	if err := ro.run(cmd, g); err != nil {
-		return fmt.Errorf("repository: %w", err)
-	}
-	if o.SkipImages {
-		log.Info("release done (images skipped)", "out", o.Out, "seconds", time.Since(start).Seconds())
-		return nil
-	}
-	bo.Site, bo.Repo, bo.Out, bo.Log = s, repo, filepath.Join(o.Out, "images"), log
-	images, err := bakeAll(cmd, bo, ins)
-	if err != nil {
-		return err
-	}
-	log.Info("release done", "out", o.Out, "images", strings.Join(images, ","), "seconds", time.Since(start).Seconds())
-	return nil
-}
-
-// bakeAll bakes one image per distinct role set of each instance.
-func bakeAll(cmd *cobra.Command, bo bake.Options, ins []site.Instance) ([]string, error) {
-	var names []string
-	for _, in := range ins {
-		for _, rs := range RoleSets(in) {
-			o := bo
-			o.Instance, o.Roles = in.Name, rs
-			res, err := bake.Bake(cmd.Context(), o)
-			if err != nil {
-				return names, err
-			}
-			names = append(names, res.Name)
-		}
-	}
-	return names, nil
-}
-
-// RoleSets returns the distinct role sets of an instance's hosts, in host
-// order, each in the order web, services.
-func RoleSets(in site.Instance) [][]site.Role {
-	var out [][]site.Role
-	for _, h := range in.Hosts {
-		var rs []site.Role
-		for _, r := range []site.Role{site.RoleWeb, site.RoleServices} {
-			if h.Has(r) {
-				rs = append(rs, r)
-			}
-		}
-		if !slices.ContainsFunc(out, func(x []site.Role) bool { return slices.Equal(x, rs) }) {
-			out = append(out, rs)
-		}
-	}
-	return out
+	return release.Run(cmd.Context(), ro)
 }

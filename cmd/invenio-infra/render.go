@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -59,26 +58,6 @@ func (o *globalOptions) loadInstances(out string, names []string) (*site.Site, [
 	if err != nil {
 		return nil, nil, err
 	}
-	ins, err := selectInstances(s, names)
+	ins, err := s.SelectInstances(names)
 	return s, ins, err
-}
-
-// selectInstances returns the named instances, or all when names is empty.
-func selectInstances(s *site.Site, names []string) ([]site.Instance, error) {
-	if len(names) == 0 {
-		return s.Instances, nil
-	}
-	var out []site.Instance
-	for _, n := range names {
-		in, ok := s.Instance(n)
-		if !ok {
-			var all []string
-			for _, x := range s.Instances {
-				all = append(all, x.Name)
-			}
-			return nil, usageError{fmt.Errorf("no instance %q in site %q (instances: %s)", n, s.Name, strings.Join(all, ", "))}
-		}
-		out = append(out, in)
-	}
-	return out, nil
 }

@@ -13,9 +13,9 @@ import (
 	"github.com/stretchr/testify/require"
 	debpkg "pault.ag/go/debian/deb"
 
-	"gitlab.tugraz.at/invenio/invenio-infra/packaging/aptrepo"
 	"gitlab.tugraz.at/invenio/invenio-infra/packaging/signing"
 	"gitlab.tugraz.at/invenio/invenio-infra/roles"
+	"gitlab.tugraz.at/invenio/invenio-infra/testing/aptverify"
 )
 
 // testEpoch is the SOURCE_DATE_EPOCH of the CLI's repository tests.
@@ -55,7 +55,7 @@ func TestRepoPublishesEveryInstance(t *testing.T) {
 	pub, err := os.ReadFile(filepath.Join(repo, "invenio-archive-keyring.gpg"))
 	require.NoError(t, err)
 	assert.Equal(t, k.Keyring(), pub, "the root holds the signing key's public part")
-	require.NoError(t, aptrepo.Verify(repo, pub))
+	require.NoError(t, aptverify.Verify(repo, pub))
 	for _, in := range []string{"dev", "test", "prod"} {
 		assert.FileExists(t, filepath.Join(repo, "pool", in, "main/i/invenio-web/invenio-web_1.0.0-1_all.deb"))
 		kr := filepath.Join(repo, "pool", in, "main/i/invenio-archive-keyring/invenio-archive-keyring_1.0.0-1_all.deb")
@@ -131,7 +131,7 @@ func TestRepoThrowawayKeyWarns(t *testing.T) {
 	asc, err := os.ReadFile(filepath.Join(repo, "invenio-archive-keyring.asc"))
 	require.NoError(t, err)
 	assert.Contains(t, string(asc), "BEGIN PGP PUBLIC KEY BLOCK")
-	require.NoError(t, aptrepo.Verify(repo, asc))
+	require.NoError(t, aptverify.Verify(repo, asc))
 	assert.NoDirExists(t, filepath.Join(repo, "dists", "dev"), "only the instances that --packages holds")
 }
 
@@ -150,7 +150,7 @@ func TestRepoKeyFromEnvironment(t *testing.T) {
 			require.Equal(t, 0, code, stderr)
 			assert.NotContains(t, stderr, "WARNING")
 			assert.NotContains(t, stderr, "PRIVATE KEY")
-			require.NoError(t, aptrepo.Verify(repo, k.Keyring()))
+			require.NoError(t, aptverify.Verify(repo, k.Keyring()))
 		})
 	}
 }

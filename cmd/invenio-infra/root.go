@@ -9,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"gitlab.tugraz.at/invenio/invenio-infra/internal/progress"
-	"gitlab.tugraz.at/invenio/invenio-infra/internal/safefile"
 	"gitlab.tugraz.at/invenio/invenio-infra/site"
 )
 
@@ -41,25 +40,6 @@ func (o *globalOptions) logger(cmd *cobra.Command) *slog.Logger {
 // progress reports one step of long work, unless --quiet.
 func (o *globalOptions) progress(cmd *cobra.Command, format string, a ...any) {
 	o.logger(cmd).Info(fmt.Sprintf(format, a...))
-}
-
-// maxInputFile bounds the small files flags name: keys, certificates,
-// secrets.
-const maxInputFile = 1 << 20
-
-// readInput reads a small input file that a flag names (what, e.g.
-// "--tls-cert"): a regular file of at most maxInputFile bytes. A missing,
-// unreadable, special or oversized file is bad input.
-func readInput(what, path string) ([]byte, error) {
-	data, err := safefile.Read(path, maxInputFile)
-	switch {
-	case errors.Is(err, safefile.ErrNotRegular), errors.Is(err, safefile.ErrTooLarge),
-		errors.Is(err, fs.ErrNotExist), errors.Is(err, fs.ErrPermission):
-		return nil, usageError{fmt.Errorf("%s: %w", what, err)}
-	case err != nil:
-		return nil, fmt.Errorf("%s: %w", what, err)
-	}
-	return data, nil
 }
 
 // loadSite reads the site file, or returns the embedded default.

@@ -2,13 +2,10 @@ package main
 
 import (
 	"errors"
-	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
 
-	"gitlab.tugraz.at/invenio/invenio-infra/images/seed"
-	"gitlab.tugraz.at/invenio/invenio-infra/roles"
+	"gitlab.tugraz.at/invenio/invenio-infra/release"
 	"gitlab.tugraz.at/invenio/invenio-infra/site"
 )
 
@@ -60,19 +57,9 @@ func newSecretsInit(g *globalOptions) *cobra.Command {
 
 // run generates the secrets and writes the new file.
 func (o *secretsInitOptions) run(cmd *cobra.Command, g *globalOptions, s *site.Site) error {
-	if _, err := selectInstances(s, []string{o.Instance}); err != nil {
-		return err
-	}
-	sec, err := seed.GenerateSecrets(roles.SecretKeys())
+	sec, err := release.InitSecrets(s, o.Instance, o.Out)
 	if err != nil {
 		return err
-	}
-	err = seed.WriteNewFile(o.Out, sec)
-	if errors.Is(err, os.ErrExist) {
-		return usageError{fmt.Errorf("%s exists; refusing to replace secrets (a new SECRET_KEY makes encrypted data unreadable)", o.Out)}
-	}
-	if err != nil {
-		return fmt.Errorf("writing secrets file: %w", err)
 	}
 	g.progress(cmd, "wrote %s (mode 0600) with %d secrets for instance %s", o.Out, sec.Len(), o.Instance)
 	return nil

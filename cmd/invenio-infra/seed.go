@@ -2,40 +2,17 @@ package main
 
 import (
 	"errors"
-	"fmt"
-	"io/fs"
-	"net/netip"
-	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"gitlab.tugraz.at/invenio/invenio-infra/images/seed"
-	"gitlab.tugraz.at/invenio/invenio-infra/internal/atomicdir"
-	"gitlab.tugraz.at/invenio/invenio-infra/roles"
+	"gitlab.tugraz.at/invenio/invenio-infra/release"
 	"gitlab.tugraz.at/invenio/invenio-infra/site"
 )
 
 // seedOptions are the flags of seed.
-type seedOptions struct {
-	Instance    string
-	Host        string
-	Secrets     string
-	Out         string
-	SSHKeys     []string
-	PrefixLen   int
-	Gateway     string
-	Nameservers []string
-	Search      []string
-	Domain      string
-	Interface   string
-	ISO         bool
-	TLSCert     string
-	TLSKey      string
-}
+type seedOptions struct{ release.Seed }
 
 func newSeed(g *globalOptions) *cobra.Command {
 	o := &seedOptions{}
@@ -82,33 +59,22 @@ func newSeed(g *globalOptions) *cobra.Command {
 	f.BoolVar(&o.ISO, "iso", false, "also write DIR/seed.iso (ISO 9660, volume ID cidata)")
 	f.StringVar(&o.TLSCert, "tls-cert", "", "PEM certificate chain NGINX serves on a web host (with --tls-key)")
 	f.StringVar(&o.TLSKey, "tls-key", "", "PEM private key of --tls-cert; it goes into the seed only, never into output or logs")
+	f.StringVar(&o.AppSecrets, "app-secrets", "", "application secrets file (KEY='VALUE' lines) for a web host's "+site.AppSecretsPath)
+	f.StringVar(&o.CephSecret, "ceph-secret", "", "key of the instance's Ceph client (`ceph auth get-key`) for a web host's secret file")
 	return cmd
 }
 
-// run checks the inputs, then writes the seed directory.
+// run writes the seed directory.
 func (o *seedOptions) run(cmd *cobra.Command, g *globalOptions, s *site.Site) error {
-	ins, err := selectInstances(s, []string{o.Instance})
-	if err != nil {
-		return err
-	}
-	c, err := o.config(s, ins[0])
+	c, err := release.WriteSeed(cmd.Context(), s, o.Seed)
 	if err != nil {
 		return err
 	}
 	if o.TLSCert != "" && c.TLS == nil {
 		g.progress(cmd, "note: %s has no web role, so its seed leaves out the TLS certificate and key", c.Hostname)
 	}
-	files, err := c.Files()
-	if err != nil {
-		return err
-	}
-	epoch, err := sourceDateEpoch()
-	if err != nil {
-		return usageError{err}
-	}
-	err = atomicdir.Write(o.Out, func(dir string) error { return writeSeed(cmd, dir, files, epoch, o.ISO) })
-	if err != nil {
-		return fmt.Errorf("writing seed into %s: %w", o.Out, err)
+	if missing := c.AppSecrets.Missing(s.Application.Secrets); c.AppSecrets.Len() > 0 && len(missing) > 0 {
+		g.progress(cmd, "note: the application secrets lack %s, which the site names", strings.Join(missing, ", "))
 	}
 	g.progress(cmd, "wrote the seed of %s (instance %s, %s, %d SSH key(s), %d secrets%s) into %s",
 		c.Hostname, o.Instance, c.Address, len(c.SSHAuthorizedKeys), c.Secrets.Len(), tlsNote(c), o.Out)
@@ -121,154 +87,4 @@ func tlsNote(c seed.Config) string {
 		return ""
 	}
 	return ", TLS certificate " + c.TLS.CertificatePath + " and key " + c.TLS.KeyPath
-}
-
-// config turns the flags and files into the host's seed.
-func (o *seedOptions) config(s *site.Site, in site.Instance) (seed.Config, error) {
-	sec, err := readSecrets(o.Secrets)
-	if err != nil {
-		return seed.Config{}, err
-	}
-	opts, err := o.options()
-	if err != nil {
-		return seed.Config{}, usageError{err}
-	}
-	c, err := seed.ForHost(s, in, o.Host, sec, opts)
-	if err != nil {
-		return c, usageError{err} // an unknown host, a bad --prefix-len or TLS pair
-	}
-	return c, nil
-}
-
-// readTLS reads --tls-cert and --tls-key and checks that they form a pair.
-// Errors name the files, never the key's content.
-func (o *seedOptions) readTLS(opts *seed.Options) error {
-	if o.TLSCert == "" {
-		return nil
-	}
-	cert, err := readInput("--tls-cert", o.TLSCert)
-	if err != nil {
-		return err
-	}
-	key, err := readInput("--tls-key", o.TLSKey)
-	if err != nil {
-		return err
-	}
-	if _, err := seed.CheckTLS(cert, key); err != nil {
-		return fmt.Errorf("--tls-cert %s and --tls-key %s: %w", o.TLSCert, o.TLSKey, err)
-	}
-	opts.TLSCertificate, opts.TLSKey = cert, key
-	return nil
-}
-
-// options parses the network flags and reads the SSH key files.
-func (o *seedOptions) options() (seed.Options, error) {
-	opts := seed.Options{PrefixLen: o.PrefixLen, Search: o.Search, Domain: o.Domain, InterfaceMatch: o.Interface}
-	var err error
-	if o.Gateway != "" {
-		if opts.Gateway, err = netip.ParseAddr(o.Gateway); err != nil {
-			return opts, fmt.Errorf("--gateway: %w", err)
-		}
-	}
-	for _, d := range o.Nameservers {
-		a, err := netip.ParseAddr(d)
-		if err != nil {
-			return opts, fmt.Errorf("--dns: %w", err)
-		}
-		opts.Nameservers = append(opts.Nameservers, a)
-	}
-	for _, f := range o.SSHKeys {
-		keys, err := readSSHKeys(f)
-		if err != nil {
-			return opts, err
-		}
-		opts.SSHAuthorizedKeys = append(opts.SSHAuthorizedKeys, keys...)
-	}
-	return opts, o.readTLS(&opts)
-}
-
-// readSecrets reads and checks the secrets file: every key present.
-func readSecrets(path string) (seed.Secrets, error) {
-	data, err := readInput("secrets file", path)
-	if ue := (usageError{}); errors.As(err, &ue) && errors.Is(ue.error, fs.ErrNotExist) {
-		return seed.Secrets{}, usageError{fmt.Errorf("%w (make one with `invenio-infra secrets init`)", ue.error)}
-	}
-	if err != nil {
-		return seed.Secrets{}, err
-	}
-	sec, err := seed.ParseSecrets(data, roles.SecretKeys())
-	if err != nil {
-		return sec, usageError{fmt.Errorf("secrets file %s: %s", path, strings.ReplaceAll(err.Error(), "\n", "; "))}
-	}
-	return sec, nil
-}
-
-// sshKeyPrefixes are the key types an authorized_keys line may start with.
-var sshKeyPrefixes = []string{"ssh-", "ecdsa-", "sk-ssh-", "sk-ecdsa-"}
-
-// readSSHKeys returns the public keys in an authorized_keys-style file and
-// refuses anything else, a private key above all.
-func readSSHKeys(path string) ([]string, error) {
-	data, err := readInput("--ssh-key", path)
-	if err != nil {
-		return nil, err
-	}
-	if strings.Contains(string(data), "PRIVATE KEY") {
-		return nil, fmt.Errorf("--ssh-key %s is a private key; give the public key (.pub)", path)
-	}
-	var keys []string
-	for i, line := range strings.Split(string(data), "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		if !hasAnyPrefix(line, sshKeyPrefixes) || len(strings.Fields(line)) < 2 {
-			return nil, fmt.Errorf("--ssh-key %s:%d: not an SSH public key (want e.g. \"ssh-ed25519 AAAA… comment\")", path, i+1)
-		}
-		keys = append(keys, line)
-	}
-	if len(keys) == 0 {
-		return nil, fmt.Errorf("--ssh-key %s holds no public key", path)
-	}
-	return keys, nil
-}
-
-func hasAnyPrefix(s string, prefixes []string) bool {
-	for _, p := range prefixes {
-		if strings.HasPrefix(s, p) {
-			return true
-		}
-	}
-	return false
-}
-
-// writeSeed writes the seed files and images into dir, private to the owner.
-func writeSeed(cmd *cobra.Command, dir string, files map[string][]byte, epoch time.Time, iso bool) error {
-	if err := os.Chmod(dir, 0o700); err != nil {
-		return err
-	}
-	if _, err := seed.WriteFiles(dir, files, epoch); err != nil {
-		return err
-	}
-	ctx := cmd.Context()
-	if err := seed.BuildFAT(ctx, files, filepath.Join(dir, "seed.img"), epoch); err != nil {
-		return err
-	}
-	if iso {
-		return seed.BuildISO(ctx, files, filepath.Join(dir, "seed.iso"), epoch)
-	}
-	return nil
-}
-
-// sourceDateEpoch returns SOURCE_DATE_EPOCH when set, else the current time.
-func sourceDateEpoch() (time.Time, error) {
-	v := os.Getenv("SOURCE_DATE_EPOCH")
-	if v == "" {
-		return time.Now(), nil
-	}
-	n, err := strconv.ParseInt(v, 10, 64)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("SOURCE_DATE_EPOCH=%q: want seconds since 1970", v)
-	}
-	return time.Unix(n, 0), nil
 }

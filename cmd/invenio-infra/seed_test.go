@@ -12,8 +12,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
 
-	"gitlab.tugraz.at/invenio/invenio-infra/images/seed"
 	"gitlab.tugraz.at/invenio/invenio-infra/testing/need"
+	"gitlab.tugraz.at/invenio/invenio-infra/testing/testcert"
 )
 
 func TestSeed(t *testing.T) {
@@ -94,7 +94,7 @@ func TestSeedBadInput(t *testing.T) {
 		{append(base, "--secrets", filepath.Join(dir, "none.env")), "make one with `invenio-infra secrets init`"},
 		{append(base, "--secrets", incomplete), "INVENIO_DB_PASSWORD is missing"},
 		{[]string{"seed", "--instance", "prod", "--host", "invenio-dev01", "--secrets", secrets, "--out", out},
-			`no such host "invenio-dev01" in instance "prod" (hosts: invenio01-prod, invenio02-prod, invenio03-prod)`},
+			`no host "invenio-dev01" in instance "prod" (hosts: invenio01-prod, invenio02-prod, invenio03-prod)`},
 		{[]string{"seed", "--instance", "qa", "--host", "invenio-dev01", "--secrets", secrets, "--out", out}, `no instance "qa"`},
 		{append(base, "--secrets", secrets, "--ssh-key", private), "is a private key; give the public key"},
 		{append(base, "--secrets", secrets, "--ssh-key", garbage), "id.pub:1: not an SSH public key"},
@@ -118,7 +118,7 @@ func TestSeedBadInput(t *testing.T) {
 // returns their paths and the key's text.
 func writeTLS(t *testing.T, name string) (string, string, string) {
 	t.Helper()
-	cert, key, err := seed.SelfSigned([]string{name}, time.Unix(1700000000, 0))
+	cert, key, err := testcert.SelfSigned([]string{name}, time.Unix(1700000000, 0))
 	require.NoError(t, err)
 	return writeText(t, name+".pem", string(cert)), writeText(t, name+".key", string(key)), string(key)
 }

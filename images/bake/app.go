@@ -10,12 +10,11 @@ import (
 	"strings"
 
 	"pault.ag/go/debian/control"
-	"pault.ag/go/debian/deb"
 	"pault.ag/go/debian/version"
 
 	"gitlab.tugraz.at/invenio/invenio-infra/images/standin"
+	"gitlab.tugraz.at/invenio/invenio-infra/internal/debfile"
 	"gitlab.tugraz.at/invenio/invenio-infra/packaging"
-	"gitlab.tugraz.at/invenio/invenio-infra/site"
 )
 
 // IndexPackage is one package of a repository suite's index, or of a
@@ -69,17 +68,10 @@ func RepoPackages(repo, suite string) (map[string]IndexPackage, error) {
 
 // ReadDeb reads the name, version and dependencies of a package file.
 func ReadDeb(path string) (IndexPackage, error) {
-	f, err := os.Open(path)
+	c, err := debfile.Control(path)
 	if err != nil {
 		return IndexPackage{}, err
 	}
-	defer f.Close()
-	d, err := deb.Load(f, path)
-	if err != nil {
-		return IndexPackage{}, fmt.Errorf("%s is not a Debian package: %w", path, err)
-	}
-	defer d.Close()
-	c := d.Control
 	return IndexPackage{
 		Name: c.Package, Version: fromDebian(c.Version), Architecture: c.Architecture.String(),
 		Depends: splitDepends(c.Paragraph.Values["Depends"]),
@@ -153,14 +145,4 @@ func StandIns(pkgs []Package) []string {
 		}
 	}
 	return out
-}
-
-// searchNeeded reports whether a Depends entry asks for a search engine.
-func searchNeeded(dep string) bool {
-	for _, n := range alternatives(dep) {
-		if n == string(site.OpenSearch) || n == string(site.Elasticsearch) {
-			return true
-		}
-	}
-	return false
 }

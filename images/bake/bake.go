@@ -43,6 +43,7 @@ import (
 
 	"gitlab.tugraz.at/invenio/invenio-infra/images/disk"
 	"gitlab.tugraz.at/invenio/invenio-infra/images/oci"
+	"gitlab.tugraz.at/invenio/invenio-infra/images/scrub"
 	"gitlab.tugraz.at/invenio/invenio-infra/images/standin"
 	"gitlab.tugraz.at/invenio/invenio-infra/internal/tempfiles"
 	"gitlab.tugraz.at/invenio/invenio-infra/packaging/signing"
@@ -91,12 +92,16 @@ type Options struct {
 	// Name names the image files; default INSTANCE-HOST or INSTANCE-ROLES
 	// (e.g. prod-web, dev-web-services).
 	Name string
-	// Mirror is the Debian mirror; default the instance's (which defaults
-	// to the build host's).
+	// Mirror is the Debian mirror; default the instance's, else HostMirror.
 	Mirror string
-	// SecurityMirror is the security archive; default the build host's,
-	// if its apt sources name one; NoSecurityMirror for none.
+	// SecurityMirror is the security archive; default HostSecurityMirror;
+	// NoSecurityMirror for none.
 	SecurityMirror string
+	// HostMirror and HostSecurityMirror are the mirrors the build host's
+	// apt sources name (site.HostMirror, site.HostSecurityMirror), resolved
+	// once by the caller, so that a bake reads nothing of the host's
+	// configuration by itself; empty if the host names none.
+	HostMirror, HostSecurityMirror string
 	// Snapshot marks Mirror as a point-in-time snapshot (no -updates, no
 	// Valid-Until check, a state that never changes).
 	Snapshot bool
@@ -163,7 +168,10 @@ type bake struct {
 	base   Base
 	state  MirrorState
 	cached cachedBase
-	work   string
+	// from is the root the bake copies: the dependencies root, or the
+	// base root when the role set has no Debian dependencies.
+	from string
+	work string
 	// removeWork removes work and forgets it (package tempfiles).
 	removeWork func()
 	root       string
@@ -190,7 +198,8 @@ func Bake(ctx context.Context, o Options) (*Result, error) {
 	}{
 		{"mirror state", b.mirrorState},
 		{"base root", b.ensureBase},
-		{"copy base root", b.copyBase},
+		{"dependencies root", b.ensureDeps},
+		{"copy root", b.copyBase},
 		{"install role packages", b.installRoles},
 		{"scrub", b.scrub},
 		{"write image", b.write},
@@ -221,9 +230,9 @@ func (b *bake) resolve() error {
 	if o.Site == nil || o.Instance == "" || o.Repo == "" || o.Out == "" {
 		return errors.New("bake: Site, Instance, Repo and Out are required")
 	}
-	in, ok := o.Site.Instance(o.Instance)
-	if !ok {
-		return fmt.Errorf("bake: no instance %q in site %s", o.Instance, o.Site.Name)
+	in, err := o.Site.FindInstance(o.Instance)
+	if err != nil {
+		return fmt.Errorf("bake: %w", err)
 	}
 	b.in = in
 	h, err := pickHost(in, o.Host, o.Roles)
@@ -259,16 +268,13 @@ func (b *bake) defaults() error {
 		o.Mirror = b.in.Mirror
 	}
 	if o.Mirror == "" {
-		m, err := site.HostMirror("/")
-		if err != nil {
-			return fmt.Errorf("no Debian mirror given and %w", err)
-		}
-		o.Mirror = m
+		o.Mirror = o.HostMirror
+	}
+	if o.Mirror == "" {
+		return fmt.Errorf("no Debian mirror: instance %q names none, none was given, and the build host's apt sources name none", b.in.Name)
 	}
 	if o.SecurityMirror == "" && !o.Snapshot {
-		if m, err := site.HostSecurityMirror("/"); err == nil {
-			o.SecurityMirror = m
-		}
+		o.SecurityMirror = o.HostSecurityMirror
 	}
 	if o.Format == "" {
 		o.Format = FormatDisk
@@ -313,23 +319,19 @@ func DefaultName(instance, host string, rs RoleSet) string {
 	return instance + "-" + rs.Name()
 }
 
-// pickHost returns the named host, or a host with the given roles (named
-// after the instance's first host with exactly those roles, if any).
+// pickHost returns the named host (a *site.NotFoundError when the instance
+// has none of that name), or a host without name or address that stands
+// for any host with the given roles (a *site.InputError for an unknown one).
 func pickHost(in site.Instance, name string, rs []site.Role) (site.Host, error) {
 	if name != "" {
-		for _, h := range in.Hosts {
-			if h.Name == name {
-				return h, nil
-			}
-		}
-		return site.Host{}, fmt.Errorf("no host %q in instance %s", name, in.Name)
+		return in.Host(name)
 	}
 	if len(rs) == 0 {
 		return site.Host{}, errors.New("give a host or roles")
 	}
 	for _, r := range rs {
-		if r != site.RoleWeb && r != site.RoleServices {
-			return site.Host{}, fmt.Errorf("unknown role %q; want web or services", r)
+		if _, err := site.ParseRole(string(r)); err != nil {
+			return site.Host{}, fmt.Errorf("role %q: %w", r, err)
 		}
 	}
 	return site.Host{Roles: slices.Clone(rs)}, nil
@@ -369,8 +371,8 @@ func (b *bake) debCache() string {
 	return cmp.Or(b.o.DebCache, filepath.Join(b.o.CacheDir, "debs"))
 }
 
-// copyBase copies the base root into a private work directory (see
-// CopyRoot).
+// copyBase copies the dependencies root (or the base root) into a private
+// work directory (see CopyRoot).
 func (b *bake) copyBase(ctx context.Context) error {
 	tmp := filepath.Join(b.o.CacheDir, "tmp")
 	if err := os.MkdirAll(tmp, 0o755); err != nil {
@@ -382,7 +384,7 @@ func (b *bake) copyBase(ctx context.Context) error {
 	}
 	b.work, b.removeWork = work, remove
 	b.root = filepath.Join(work, "root")
-	return CopyRoot(ctx, b.cached.Root, b.root)
+	return CopyRoot(ctx, b.from, b.root)
 }
 
 // linkedDirs are the top-level directories of a root that CopyRoot
@@ -558,7 +560,7 @@ func (b *bake) scrub(context.Context) error {
 	if len(b.man.StandIns) > 0 {
 		b.log.Warn("the image carries STAND-INs and is for tests only", "image", b.o.Name, "stand_ins", strings.Join(b.man.StandIns, ","))
 	}
-	return Scrub(b.root)
+	return scrub.Root(b.root)
 }
 
 // write makes the disk images or the OCI layout.

@@ -1,6 +1,7 @@
 package bake
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"gitlab.tugraz.at/invenio/invenio-infra/images/scrub"
 	"gitlab.tugraz.at/invenio/invenio-infra/images/standin"
 	"gitlab.tugraz.at/invenio/invenio-infra/packaging"
 	"gitlab.tugraz.at/invenio/invenio-infra/site"
@@ -17,10 +19,15 @@ import (
 
 func TestDebianDepends(t *testing.T) {
 	specs := []packaging.Spec{
-		{Name: "invenio-common", Depends: []string{"systemd (>= 250) | systemd-standalone-sysusers", "logrotate"}},
-		{Name: "invenio-web", Depends: []string{"invenio-common (= ${binary:Version})", "nginx", "invenio-app-tugraz", "ceph-common"}},
-		{Name: "invenio-search", Depends: []string{"invenio-common (= ${binary:Version})", "opensearch | elasticsearch", "procps"}},
-		{Name: "invenio-x", Depends: []string{"python3:any", "nginx"}},
+		{Name: "invenio-common", Depends: []packaging.Relation{
+			{Name: "systemd", Version: ">= 250", Or: packaging.Deps("systemd-standalone-sysusers")}, packaging.Dep("logrotate"),
+		}},
+		{Name: "invenio-web", Depends: append([]packaging.Relation{packaging.SameVersion("invenio-common")},
+			packaging.Deps("nginx", "invenio-app-tugraz", "ceph-common")...)},
+		{Name: "invenio-search", Depends: []packaging.Relation{
+			packaging.SameVersion("invenio-common"), {Name: "opensearch", Or: packaging.Deps("elasticsearch")}, packaging.Dep("procps"),
+		}},
+		{Name: "invenio-x", Depends: packaging.Deps("python3:any", "nginx")},
 	}
 	ours := []string{"invenio-common", "invenio-web", "invenio-search", "invenio-x"}
 	got := DebianDepends(specs, ours, "invenio-app-tugraz")
@@ -54,9 +61,13 @@ func TestResolveRolesDefaultSite(t *testing.T) {
 	assert.Equal(t, "dev-invenio-dev01", DefaultName("dev", "invenio-dev01", rs))
 
 	_, err = pickHost(prod, "nope", nil)
+	var nf *site.NotFoundError
+	require.ErrorAs(t, err, &nf)
 	assert.ErrorContains(t, err, `no host "nope"`)
 	_, err = pickHost(prod, "", []site.Role{"db"})
-	assert.ErrorContains(t, err, "unknown role")
+	var ie *site.InputError
+	require.ErrorAs(t, err, &ie)
+	assert.EqualError(t, err, `role "db": want web or services`)
 }
 
 func TestBaseKeysAndArgs(t *testing.T) {
@@ -141,70 +152,12 @@ func TestParseDpkgStatus(t *testing.T) {
 	assert.ErrorContains(t, err, "no version")
 }
 
-func TestScrub(t *testing.T) {
-	root := t.TempDir()
-	files := map[string]string{
-		"etc/machine-id":                         "0123456789abcdef0123456789abcdef\n",
-		"etc/ssh/ssh_host_ed25519_key":           "KEY",
-		"etc/ssh/sshd_config":                    "keep",
-		"etc/invenio/secrets.env":                "SECRET_KEY=x",
-		"var/lib/apt/lists/x_Packages":           "lists",
-		"var/lib/apt/lists/partial/y":            "partial",
-		"var/cache/apt/pkgcache.bin":             "cache",
-		"var/cache/apt/archives/a.deb":           "deb",
-		"var/log/dpkg.log":                       "log",
-		"var/log/apt/history.log":                "log",
-		"var/log/apt/eipp.log.xz.1":              "old",
-		"tmp/x":                                  "tmp",
-		"etc/shadow-":                            "old shadow",
-		"usr/share/doc/invenio-web/copyright":    "keep",
-		"var/lib/cloud/instances/iid/user-data":  "secret",
-		"var/lib/systemd/random-seed":            "seed",
-		"var/cache/debconf/config.dat-old":       "old",
-		"var/lib/apt/lists/lock":                 "",
-		"var/cache/apt/archives/partial/b.deb":   "partial",
-		"var/log/installer/keep-dir-placeholder": "x",
-		"etc/ssl/private/ssl-cert-snakeoil.key":  "KEY",
-		"etc/ssl/certs/ssl-cert-snakeoil.pem":    "CERT",
-		"etc/ssl/certs/ca-certificates.crt":      "keep",
-	}
-	for p, body := range files {
-		require.NoError(t, os.MkdirAll(filepath.Dir(filepath.Join(root, p)), 0o755))
-		require.NoError(t, os.WriteFile(filepath.Join(root, p), []byte(body), 0o644))
-	}
-	require.NoError(t, Scrub(root))
-	exists := func(p string) bool { _, err := os.Lstat(filepath.Join(root, p)); return err == nil }
-	for _, gone := range []string{"etc/ssh/ssh_host_ed25519_key", "etc/invenio/secrets.env", "var/lib/apt/lists/x_Packages",
-		"var/lib/apt/lists/partial/y", "var/cache/apt/pkgcache.bin", "var/cache/apt/archives/a.deb", "tmp/x", "etc/shadow-",
-		"var/lib/cloud/instances", "var/lib/systemd/random-seed", "var/log/apt/eipp.log.xz.1", "var/cache/debconf/config.dat-old",
-		"etc/ssl/private/ssl-cert-snakeoil.key", "etc/ssl/certs/ssl-cert-snakeoil.pem"} {
-		assert.False(t, exists(gone), gone)
-	}
-	for _, kept := range []string{"etc/ssh/sshd_config", "usr/share/doc/invenio-web/copyright", "var/lib/apt/lists/partial", "etc/ssl/certs/ca-certificates.crt",
-		"var/cache/apt/archives/partial", "var/log/apt", "tmp"} {
-		assert.True(t, exists(kept), kept)
-	}
-	for _, empty := range []string{"etc/machine-id", "var/log/dpkg.log", "var/log/apt/history.log"} {
-		fi, err := os.Stat(filepath.Join(root, empty))
-		require.NoError(t, err)
-		assert.Zero(t, fi.Size(), empty)
-	}
-}
-
 func TestParseFormat(t *testing.T) {
 	f, err := ParseFormat("oci")
 	require.NoError(t, err)
 	assert.Equal(t, FormatOCI, f)
 	_, err = ParseFormat("vmdk")
 	assert.ErrorContains(t, err, "use disk or oci")
-}
-
-func TestQemuImgArgs(t *testing.T) {
-	a, err := QemuImgArgs("d.raw", "d.qcow2", "")
-	require.NoError(t, err)
-	assert.Equal(t, []string{"convert", "-W", "-m", "8", "-f", "raw", "-O", "qcow2", "-c", "-o", "compression_type=zstd", "d.raw", "d.qcow2"}, a)
-	_, err = QemuImgArgs("d.raw", "d.qcow2", "lz4")
-	assert.Error(t, err)
 }
 
 // TestCopyRoot checks that /usr is hard-linked, everything else copied,
@@ -237,7 +190,7 @@ func TestCopyRoot(t *testing.T) {
 	assert.Equal(t, os.FileMode(0o750), fi.Mode().Perm())
 
 	require.NoError(t, os.WriteFile(filepath.Join(dst, "etc/hostname"), []byte("copy"), 0o644))
-	require.NoError(t, Scrub(dst))
+	require.NoError(t, scrub.Root(dst))
 	b, err := os.ReadFile(filepath.Join(src, "etc/hostname"))
 	require.NoError(t, err)
 	assert.Equal(t, "base", string(b))
@@ -383,4 +336,65 @@ func TestLinkDebs(t *testing.T) {
 	require.NoError(t, linkDebs(dst, src))
 	assert.FileExists(t, filepath.Join(src, "b_1_all.deb"), "downloads go back into the cache")
 	require.NoError(t, linkDebs(filepath.Join(src, "missing"), dst), "no cache yet is no error")
+}
+
+// TestInstallHint checks that a failed install that names the application
+// or the site's search engine, OpenSearch or Elasticsearch, gets the hint,
+// and that other failures and bakes with stand-ins do not.
+func TestInstallHint(t *testing.T) {
+	failed := errors.New("apt-get install: exit status 100")
+	for _, engine := range []site.Engine{site.OpenSearch, site.Elasticsearch} {
+		s := *site.Default()
+		s.Search.Engine = engine
+		b := &bake{o: Options{Site: &s}}
+		err := b.installHint(failed, "E: Unable to locate package "+string(engine))
+		require.ErrorIs(t, err, failed)
+		assert.ErrorContains(t, err, "the search engine from the repository", engine)
+	}
+	b := &bake{o: Options{Site: site.Default()}}
+	assert.ErrorContains(t, b.installHint(failed, "E: Unable to locate package invenio-app-tugraz"), "must come from the repository")
+	assert.Equal(t, failed, b.installHint(failed, "E: Sub-process /usr/bin/dpkg returned an error code (1)"))
+	b.o.StandIns = true
+	assert.Equal(t, failed, b.installHint(failed, "E: Unable to locate package opensearch"))
+}
+
+// TestBaseCacheEnsure runs the base root cache against a fake mmdebstrap:
+// a missing root is built once, then found; another mirror state gets a
+// root of its own, and with the state unknown the newest one is taken.
+func TestBaseCacheEnsure(t *testing.T) {
+	bin := t.TempDir()
+	count := filepath.Join(bin, "count")
+	require.NoError(t, os.WriteFile(filepath.Join(bin, "mmdebstrap"), []byte(`#!/bin/sh
+echo run >>"`+count+`"
+for a; do
+	case $a in -*) ;; *) if [ -z "$suite" ]; then suite=$a; elif [ -z "$target" ]; then target=$a; fi ;; esac
+done
+mkdir -p "$target/etc" && echo "VERSION_CODENAME=$suite" >"$target/etc/os-release"
+`), 0o755))
+	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	runs := func() int { b, _ := os.ReadFile(count); return strings.Count(string(b), "run") }
+
+	c := baseCache{dir: t.TempDir(), log: func(string, ...any) {}}
+	b := Base{Suite: "bookworm", Mirror: "http://mirror.example.org/debian", Packages: []string{"systemd"}}
+	cb, err := c.ensure(t.Context(), b, MirrorState{"a"})
+	require.NoError(t, err)
+	assert.False(t, cb.Cached)
+	assert.FileExists(t, filepath.Join(cb.Root, "etc/os-release"))
+	assert.Equal(t, MirrorState{"a"}, cb.Info.MirrorState)
+
+	again, err := c.ensure(t.Context(), b, MirrorState{"a"})
+	require.NoError(t, err)
+	assert.True(t, again.Cached)
+	assert.Equal(t, cb.Root, again.Root)
+	assert.Equal(t, 1, runs())
+
+	time.Sleep(10 * time.Millisecond)
+	other, err := c.ensure(t.Context(), b, MirrorState{"b"})
+	require.NoError(t, err)
+	assert.NotEqual(t, cb.Root, other.Root)
+	assert.Equal(t, 2, runs())
+	newest, err := c.ensure(t.Context(), b, nil)
+	require.NoError(t, err)
+	assert.Equal(t, other.Root, newest.Root, "an unknown state takes the newest root")
+	assert.DirExists(t, cb.Root, "an older state's root younger than an hour is kept")
 }

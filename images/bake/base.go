@@ -1,11 +1,9 @@
 package bake
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -18,6 +16,8 @@ import (
 	"strings"
 	"time"
 
+	"gitlab.tugraz.at/invenio/invenio-infra/internal/command"
+	"gitlab.tugraz.at/invenio/invenio-infra/internal/rootcache"
 	"gitlab.tugraz.at/invenio/invenio-infra/internal/tempfiles"
 )
 
@@ -234,67 +234,53 @@ func (c baseCache) ensure(ctx context.Context, b Base, st MirrorState) (cachedBa
 		markUsed(final)
 		return cb, nil
 	}
-	if err := os.MkdirAll(static, 0o755); err != nil {
-		return cachedBase{}, err
-	}
-	unlock, err := lockFile(ctx, final+".lock", func() { c.log("waiting for another bake building this base root", "lock", final+".lock") })
+	built, err := rootcache.Build(ctx, final, func() bool { _, ok := readBase(final); return ok },
+		func() { c.log("waiting for another bake building this base root", "lock", final+".lock") },
+		func(tmp string) error { return c.bootstrap(ctx, b, st, tmp) })
 	if err != nil {
 		return cachedBase{}, err
 	}
-	defer unlock()
-	if cb, ok := readBase(final); ok {
-		return cb, nil
+	cb, ok := readBase(final)
+	if !ok {
+		return cachedBase{}, fmt.Errorf("the base root %s is incomplete after its build", final)
 	}
-	return c.build(ctx, b, st, final)
+	if built {
+		cb.Cached = false
+		removeOlderStates(static, filepath.Base(final))
+		pruneUnused(c.dir, unusedFor)
+	}
+	return cb, nil
 }
 
-// build bootstraps b into a temporary directory next to final and renames
-// it into place.
-func (c baseCache) build(ctx context.Context, b Base, st MirrorState, final string) (cachedBase, error) {
-	tmp, remove, err := tempfiles.MkdirTemp(filepath.Dir(final), ".tmp-")
-	if err != nil {
-		return cachedBase{}, err
-	}
-	defer remove()
-	if err := os.Chmod(tmp, 0o755); err != nil {
-		return cachedBase{}, err
-	}
+// bootstrap bootstraps b into tmp/root with mmdebstrap and writes
+// tmp/info.json.
+func (c baseCache) bootstrap(ctx context.Context, b Base, st MirrorState, tmp string) error {
 	if c.debCache != "" {
 		if err := os.MkdirAll(c.debCache, 0o755); err != nil {
-			return cachedBase{}, err
+			return err
 		}
 		// mmdebstrap copies the package cache in and out with tar; two
 		// bootstraps at once (bakes of other role sets, tests in parallel)
 		// would each see the other's files change under them.
-		unlock, err := lockFile(ctx, c.debCache+".lock", func() {
+		unlock, err := rootcache.Lock(ctx, c.debCache+".lock", func() {
 			c.log("waiting for another bake using the package cache", "lock", c.debCache+".lock")
 		})
 		if err != nil {
-			return cachedBase{}, err
+			return err
 		}
 		defer unlock()
 	}
-	_, err = os.Stat(EatMyDataHooks)
+	_, err := os.Stat(EatMyDataHooks)
 	args := MmdebstrapArgs(b, filepath.Join(tmp, "root"), BootstrapOptions{DebCache: c.debCache, EatMyData: err == nil})
 	c.log("bootstrapping base root with mmdebstrap", "suite", b.Suite, "mirror", b.Mirror, "packages", len(b.Packages))
 	start := time.Now()
 	if err := runMmdebstrap(ctx, args); err != nil {
-		return cachedBase{}, err
+		return err
 	}
-	in := baseInfo{
+	return rootcache.WriteInfo(tmp, baseInfo{
 		Format: baseFormat, StaticKey: b.StaticKey(), Suite: b.Suite, Mirror: b.Mirror, Security: b.SecurityMirror,
 		Packages: b.Packages, MirrorState: st, Built: time.Now().UTC(), Seconds: time.Since(start).Seconds(),
-	}
-	data, _ := json.MarshalIndent(in, "", "  ")
-	if err := os.WriteFile(filepath.Join(tmp, "info.json"), append(data, '\n'), 0o644); err != nil {
-		return cachedBase{}, err
-	}
-	if err := os.Rename(tmp, final); err != nil {
-		return cachedBase{}, err
-	}
-	removeOlderStates(filepath.Dir(final), filepath.Base(final))
-	pruneUnused(c.dir, unusedFor)
-	return cachedBase{Root: filepath.Join(final, "root"), Info: in}, nil
+	})
 }
 
 // unusedFor is how long a base root may go unused before a later build
@@ -316,24 +302,32 @@ func pruneUnused(dir string, age time.Duration) {
 			continue
 		}
 		static := filepath.Join(dir, st.Name())
-		states, _ := os.ReadDir(static)
-		left := 0
-		for _, e := range states {
-			fi, err := os.Stat(filepath.Join(static, e.Name(), "info.json"))
-			if e.IsDir() && err == nil && time.Since(fi.ModTime()) > age {
-				os.RemoveAll(filepath.Join(static, e.Name()))
-				os.Remove(filepath.Join(static, e.Name()+".lock"))
-				continue
-			}
-			left++
-		}
-		if left == 0 {
+		if pruneRoots(static, age) == 0 {
 			os.Remove(static)
 		}
 	}
 }
 
-// runMmdebstrap runs mmdebstrap in a process group of its own (runGroup)
+// pruneRoots removes the cached roots directly below dir whose info.json is
+// older than age (markUsed dates it at every use), with their locks, and
+// returns how many entries it left.
+func pruneRoots(dir string, age time.Duration) int {
+	ents, _ := os.ReadDir(dir)
+	left := 0
+	for _, e := range ents {
+		d := filepath.Join(dir, e.Name())
+		fi, err := os.Stat(filepath.Join(d, rootcache.InfoFile))
+		if e.IsDir() && err == nil && time.Since(fi.ModTime()) > age {
+			os.RemoveAll(d)
+			os.Remove(d + ".lock")
+			continue
+		}
+		left++
+	}
+	return left
+}
+
+// runMmdebstrap runs mmdebstrap in a process group of its own (command.Run)
 // with a temporary directory of its own (TMPDIR, tracked by package
 // tempfiles), so that a stopped run leaves neither a process nor a file of
 // mmdebstrap's; a failure carries the tail of its output.
@@ -344,45 +338,18 @@ func runMmdebstrap(ctx context.Context, args []string) error {
 	}
 	defer remove()
 	cmd := exec.CommandContext(ctx, "mmdebstrap", args...)
-	cmd.Env = append(mmdebstrapEnv(os.Environ()), "TMPDIR="+tmp)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := runGroup(cmd); err != nil {
-		return fmt.Errorf("mmdebstrap: %w%s", err, tail(out.String(), 40))
-	}
-	return nil
-}
-
-// mmdebstrapEnv keeps the caller's environment (proxies, TMPDIR) and pins
-// the locale and the debconf frontend.
-func mmdebstrapEnv(env []string) []string {
-	out := make([]string, 0, len(env)+2)
-	for _, kv := range env {
-		k, _, _ := strings.Cut(kv, "=")
-		switch k {
-		case "LC_ALL", "LANG", "LANGUAGE", "DEBIAN_FRONTEND":
-			continue
-		}
-		out = append(out, kv)
-	}
-	return append(out, "LC_ALL=C.UTF-8", "DEBIAN_FRONTEND=noninteractive")
+	cmd.Env = append(rootcache.MmdebstrapEnv(os.Environ()), "TMPDIR="+tmp)
+	_, err = command.Run(cmd, command.Options{Label: "mmdebstrap", Tail: 40, Group: true})
+	return err
 }
 
 // readBase returns the base root in dir if it is complete.
 func readBase(dir string) (cachedBase, bool) {
-	data, err := os.ReadFile(filepath.Join(dir, "info.json"))
-	if err != nil {
-		return cachedBase{}, false
-	}
 	var in baseInfo
-	if json.Unmarshal(data, &in) != nil || in.Format != baseFormat {
+	if !rootcache.ReadInfo(dir, &in) || in.Format != baseFormat {
 		return cachedBase{}, false
 	}
-	root := filepath.Join(dir, "root")
-	if _, err := os.Stat(filepath.Join(root, "etc", "os-release")); err != nil {
-		return cachedBase{}, false
-	}
-	return cachedBase{Root: root, Info: in, Cached: true}, true
+	return cachedBase{Root: filepath.Join(dir, "root"), Info: in, Cached: true}, true
 }
 
 // newestBase returns the most recently built base root below static.
@@ -402,37 +369,20 @@ func newestBase(static string) (cachedBase, bool) {
 }
 
 // removeOlderStates deletes base roots of older mirror states next to
-// keep, and leftovers of builds that died a day ago. Bakes copy a base
-// root only while holding no lock, so a root younger than an hour is kept
-// in case one is still copying it.
+// keep, and what rootcache.RemoveLeftovers removes. Bakes copy a base root
+// only while holding no lock, so a root younger than an hour is kept in
+// case one is still copying it.
 func removeOlderStates(static, keep string) {
+	rootcache.RemoveLeftovers(static)
 	ents, _ := os.ReadDir(static)
 	for _, e := range ents {
 		n := e.Name()
-		if !e.IsDir() || n == keep {
+		if !e.IsDir() || n == keep || strings.HasPrefix(n, ".") {
 			continue
 		}
-		fi, err := e.Info()
-		if err != nil {
-			continue
-		}
-		age := time.Since(fi.ModTime())
-		if (strings.HasPrefix(n, ".tmp-") && age > 24*time.Hour) || (!strings.HasPrefix(n, ".") && age > time.Hour) {
+		if fi, err := e.Info(); err == nil && time.Since(fi.ModTime()) > time.Hour {
 			os.RemoveAll(filepath.Join(static, n))
 			os.Remove(filepath.Join(static, n+".lock"))
 		}
 	}
-}
-
-// tail returns the last n lines of s after a newline and indented, or "".
-func tail(s string, n int) string {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return ""
-	}
-	lines := strings.Split(s, "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return "\n\t" + strings.Join(lines, "\n\t")
 }

@@ -15,6 +15,7 @@ import (
 
 	"gitlab.tugraz.at/invenio/invenio-infra/images/bake"
 	"gitlab.tugraz.at/invenio/invenio-infra/images/standin"
+	"gitlab.tugraz.at/invenio/invenio-infra/packaging"
 	"gitlab.tugraz.at/invenio/invenio-infra/roles"
 	"gitlab.tugraz.at/invenio/invenio-infra/site"
 	"gitlab.tugraz.at/invenio/invenio-infra/testing/need"
@@ -40,9 +41,9 @@ func BenchmarkBake(b *testing.B) {
 	require.NoError(b, err)
 	debs := filepath.Join(cache, "images", "debs")
 	work := b.TempDir()
-	repo := benchRepo(b, work, site.DefaultYAML())
 	s := site.Default()
 	dev, _ := s.Instance("dev")
+	repo := benchRepo(b, work, site.DefaultYAML(), dev.Name)
 	rs := bake.ResolveRoles(s, dev, dev.Hosts[0])
 	pkgs := slices.Concat([]string{bake.DefaultKernel}, bake.BasePackages, rs.Debian, []string{roles.KeyringPackage}, rs.Install, []string{s.Application.Package})
 	bare := bareMmdebstrap(b, work, dev, repo, pkgs, debs)
@@ -101,18 +102,19 @@ func timedRelease(b *testing.B, sitePath, out string) (time.Duration, []event) {
 	return d, baked
 }
 
-// benchRepo builds the prod packages of a site file with the CLI, adds
-// the stand-ins, and publishes them as a repository; it returns its path.
-func benchRepo(b *testing.B, dir string, siteYAML []byte) string {
+// benchRepo builds an instance's packages of a site file with the CLI,
+// adds the stand-ins, and publishes them as a repository; it returns its
+// path.
+func benchRepo(b *testing.B, dir string, siteYAML []byte, instance string) string {
 	b.Helper()
 	require.NoError(b, os.MkdirAll(dir, 0o755))
 	sitePath := filepath.Join(dir, "site.yaml")
 	require.NoError(b, os.WriteFile(sitePath, siteYAML, 0o644))
 	pkgs, repo := filepath.Join(dir, "packages"), filepath.Join(dir, "apt")
-	invenioInfra(b, "--site", sitePath, "packages", "--out", pkgs, "--instance", "prod", "--version", "1.0.0")
+	invenioInfra(b, "--site", sitePath, "packages", "--out", pkgs, "--instance", instance, "--version", "1.0.0")
 	s, err := site.Load(sitePath)
 	require.NoError(b, err)
-	_, err = standin.Write(filepath.Join(pkgs, "prod"), standin.Specs(s), time.Unix(1767225600, 0))
+	_, err = standin.Write(filepath.Join(pkgs, instance), []packaging.Spec{standin.App(s), standin.OpenSearch(s)}, time.Unix(1767225600, 0))
 	require.NoError(b, err)
 	invenioInfra(b, "--site", sitePath, "repo", "--packages", pkgs, "--out", repo, "--version", "1.0.0")
 	return repo
@@ -123,7 +125,13 @@ func benchRepo(b *testing.B, dir string, siteYAML []byte) string {
 func bareMmdebstrap(b *testing.B, work string, in site.Instance, repo string, pkgs []string, debs string) time.Duration {
 	b.Helper()
 	sec, _ := site.HostSecurityMirror("/")
-	base := bake.Base{Suite: in.Suite, Mirror: in.Mirror, SecurityMirror: sec}
+	mirror := in.Mirror
+	if mirror == "" {
+		m, err := site.HostMirror("/")
+		require.NoError(b, err, "the bare bootstrap needs a mirror")
+		mirror = m
+	}
+	base := bake.Base{Suite: in.Suite, Mirror: mirror, SecurityMirror: sec}
 	args := []string{"--mode=root", "--variant=apt", "--include=" + strings.Join(pkgs, ","), "--components=main",
 		"--hook-dir=/usr/share/mmdebstrap/hooks/file-mirror-automount",
 		`--setup-hook=mkdir -p "$1/var/cache/apt/archives/"`, "--setup-hook=sync-in " + debs + " /var/cache/apt/archives/",

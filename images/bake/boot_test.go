@@ -12,7 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	vm "gitlab.tugraz.at/invenio/invenio-infra/testing/qemu"
+	vm "gitlab.tugraz.at/invenio/invenio-infra/vm"
 )
 
 // image is one image the release test bakes and the host it boots as.

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"gitlab.tugraz.at/invenio/invenio-infra/images/seed"
+	"gitlab.tugraz.at/invenio/invenio-infra/internal/command"
 	"gitlab.tugraz.at/invenio/invenio-infra/roles"
 )
 
@@ -37,45 +38,6 @@ const (
 // (invoke-rc.d and deb-systemd-invoke ask it).
 const policyRcDScript = "#!/bin/sh\n# invenio-infra image bake: no daemon starts in the image's root.\nexit 101\n"
 
-// sshHostKeysDropIn makes sshd's host keys before its config test, should
-// cloud-init not have made them (no seed, or cloud-init disabled), and
-// orders sshd after cloud-init, which makes them from the seed's settings.
-const sshHostKeysDropIn = `# invenio-infra: the image carries no SSH host keys; they are made on first boot.
-[Unit]
-After=cloud-init.service
-
-[Service]
-ExecStartPre=
-ExecStartPre=/usr/bin/ssh-keygen -A
-ExecStartPre=/usr/sbin/sshd -t
-`
-
-// snakeoilService is the name of snakeoilUnit.
-const snakeoilService = "invenio-snakeoil.service"
-
-// snakeoilUnit makes the machine's own snakeoil certificate and key
-// (ssl-cert's, which PostgreSQL serves with ssl = on) on first boot, before
-// any service starts: the bake made one, and Scrub removes it, since every
-// host of the image would share its key. It is skipped where ssl-cert is
-// not installed or the key exists.
-const snakeoilUnit = `# invenio-infra: the image carries no snakeoil key; each machine makes its own.
-[Unit]
-Description=Make this machine's snakeoil TLS certificate and key
-DefaultDependencies=no
-After=local-fs.target cloud-init.service
-Before=sysinit.target shutdown.target
-Conflicts=shutdown.target
-ConditionPathExists=/usr/sbin/make-ssl-cert
-ConditionPathExists=!/etc/ssl/private/ssl-cert-snakeoil.key
-
-[Service]
-Type=oneshot
-ExecStart=/usr/sbin/make-ssl-cert generate-default-snakeoil
-
-[Install]
-WantedBy=sysinit.target
-`
-
 // autoUpgrades turns on apt's daily list update and unattended-upgrades
 // (which by default installs security updates only).
 const autoUpgrades = `// invenio-infra: daily package lists and unattended security upgrades.
@@ -83,14 +45,28 @@ APT::Periodic::Update-Package-Lists "1";
 APT::Periodic::Unattended-Upgrade "1";
 `
 
+// resolvedConf turns off systemd-resolved's LLMNR and multicast DNS. The
+// hosts reach each other by the addresses in the site file and resolve
+// names by DNS and /etc/hosts; a name that any machine on the link may
+// answer is a spoofing vector (LLMNR poisoning), and each host's firewall
+// dropped its neighbours' queries anyway. Without them resolved sends
+// nothing on the link and listens on neither port 5355 nor 5353.
+const resolvedConf = `# invenio-infra: names come from DNS and /etc/hosts only.
+[Resolve]
+LLMNR=no
+MulticastDNS=no
+`
+
 // imageFiles are the files every image gets, by path in the root.
 var imageFiles = map[string]string{
 	"/etc/cloud/cloud.cfg.d/90-invenio-infra.cfg":                seed.ImageCloudConfig,
 	"/etc/systemd/system/ssh.service.d/50-invenio-hostkeys.conf": sshHostKeysDropIn,
+	"/etc/ssh/sshd_config.d/50-invenio-hostkeys.conf":            sshdHostKeys,
 	"/etc/apt/apt.conf.d/20auto-upgrades":                        autoUpgrades,
 	"/etc/systemd/system/" + snakeoilService:                     snakeoilUnit,
-	"/etc/hostname":                                              "localhost\n",
-	"/etc/hosts":                                                 "127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\nff02::1\t\tip6-allnodes\nff02::2\t\tip6-allrouters\n",
+	"/etc/systemd/resolved.conf.d/50-invenio.conf":               resolvedConf,
+	"/etc/hostname": "localhost\n",
+	"/etc/hosts":    "127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\nff02::1\t\tip6-allnodes\nff02::2\t\tip6-allrouters\n",
 }
 
 // inChroot mounts /proc in a private mount namespace (maintainer scripts
@@ -126,12 +102,7 @@ func chroot(ctx context.Context, root string, argv ...string) (string, error) {
 		}
 	}
 	cmd.Dir = "/"
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := runGroup(cmd); err != nil {
-		return out.String(), fmt.Errorf("in the image's root: %s: %w%s", strings.Join(argv, " "), err, tail(out.String(), 30))
-	}
-	return out.String(), nil
+	return command.Run(cmd, command.Options{Label: "in the image's root: " + strings.Join(argv, " "), Tail: 30, Group: true})
 }
 
 // aptBase are the options of every apt-get call of the bake.
@@ -265,20 +236,28 @@ func (l layer) install(ctx context.Context, packages, debs []string, cache strin
 	if err != nil {
 		return out, err
 	}
+	out2, err := l.installCached(ctx, packages, debs, cache)
+	return out + out2, err
+}
+
+// installCached installs packages and local .deb files with the package
+// lists the root has, offering the package cache to apt first and keeping
+// what apt downloaded in it.
+func (l layer) installCached(ctx context.Context, packages, debs []string, cache string) (string, error) {
 	archives := l.p(aptArchives)
 	if cache != "" {
 		if err := linkDebs(cache, archives); err != nil {
-			return out, fmt.Errorf("offering the package cache to apt: %w", err)
+			return "", fmt.Errorf("offering the package cache to apt: %w", err)
 		}
 	}
-	out2, err := chroot(ctx, l.root, AptInstallArgs(packages, debs)...)
+	out, err := chroot(ctx, l.root, AptInstallArgs(packages, debs)...)
 	if err != nil || cache == "" {
-		return out + out2, err
+		return out, err
 	}
 	if err := linkDebs(archives, cache); err != nil {
-		return out + out2, fmt.Errorf("keeping downloaded packages in the cache: %w", err)
+		return out, fmt.Errorf("keeping downloaded packages in the cache: %w", err)
 	}
-	return out + out2, nil
+	return out, nil
 }
 
 // configure writes the files every image needs, points /etc/resolv.conf at

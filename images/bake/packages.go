@@ -38,21 +38,32 @@ var searchEngines = []string{string(site.OpenSearch), string(site.Elasticsearch)
 // Of an entry with alternatives the first one counts; version constraints
 // and architecture qualifiers are dropped.
 func DebianDepends(specs []packaging.Spec, ours []string, app string) []string {
-	var deps []string
+	var entries [][]string
 	for _, sp := range specs {
-		deps = append(deps, sp.Depends...)
+		for _, d := range sp.Depends {
+			entries = append(entries, relationNames(d))
+		}
 	}
-	return debianNames(deps, append(slices.Clone(ours), app))
+	return firstNames(entries, append(slices.Clone(ours), app))
 }
 
-// debianNames returns the Debian packages of Depends entries, sorted: the
-// first alternative of every entry none of whose alternatives is in skip
-// or a search engine.
+// debianNames returns the Debian packages of Depends entries that a
+// repository index holds, as DebianDepends does for specs.
 func debianNames(deps, skip []string) []string {
+	var entries [][]string
+	for _, dep := range deps {
+		entries = append(entries, alternatives(dep))
+	}
+	return firstNames(entries, skip)
+}
+
+// firstNames returns, sorted, the first alternative of every Depends entry
+// (given as its package names) none of whose alternatives is in skip or a
+// search engine.
+func firstNames(entries [][]string, skip []string) []string {
 	skip = append(slices.Clone(skip), searchEngines...)
 	var out []string
-	for _, dep := range deps {
-		names := alternatives(dep)
+	for _, names := range entries {
 		if len(names) == 0 || slices.ContainsFunc(names, func(n string) bool { return slices.Contains(skip, n) }) {
 			continue
 		}
@@ -62,8 +73,18 @@ func debianNames(deps, skip []string) []string {
 	return slices.Compact(out)
 }
 
-// alternatives returns the package names of one Depends entry such as
-// "systemd (>= 250) | systemd-standalone-sysusers" or "foo:any".
+// relationNames returns the package names of a relation and its
+// alternatives, without architecture qualifiers.
+func relationNames(r packaging.Relation) []string {
+	names := r.Names()
+	for i, n := range names {
+		names[i], _, _ = strings.Cut(n, ":")
+	}
+	return names
+}
+
+// alternatives returns the package names of one Depends entry of an index
+// such as "systemd (>= 250) | systemd-standalone-sysusers" or "foo:any".
 func alternatives(dep string) []string {
 	var names []string
 	for _, alt := range strings.Split(dep, "|") {
@@ -79,7 +100,7 @@ func alternatives(dep string) []string {
 
 // RoleSet is what one image installs for its roles.
 type RoleSet struct {
-	// Roles are the roles, in the order web, services.
+	// Roles are the roles, in the order of site.Roles.
 	Roles []site.Role
 	// Install are the role packages apt installs (invenio-web, …).
 	Install []string
@@ -102,17 +123,13 @@ func ResolveRoles(s *site.Site, in site.Instance, h site.Host) RoleSet {
 		all = append(all, sp.Name)
 	}
 	hs := roles.HostSpecs(specs, h)
-	rs := RoleSet{Install: roles.RolePackages(h)}
-	for _, r := range []site.Role{site.RoleWeb, site.RoleServices} {
-		if h.Has(r) {
-			rs.Roles = append(rs.Roles, r)
-		}
-	}
+	rs := RoleSet{Roles: h.RoleSet(), Install: roles.RolePackages(h)}
 	for _, sp := range hs {
 		rs.Ours = append(rs.Ours, sp.Name)
 		for _, d := range sp.Depends {
-			rs.NeedsApp = rs.NeedsApp || slices.Contains(alternatives(d), s.Application.Package)
-			rs.NeedsSearch = rs.NeedsSearch || searchNeeded(d)
+			names := relationNames(d)
+			rs.NeedsApp = rs.NeedsApp || slices.Contains(names, s.Application.Package)
+			rs.NeedsSearch = rs.NeedsSearch || slices.ContainsFunc(names, func(n string) bool { return slices.Contains(searchEngines, n) })
 		}
 	}
 	rs.Debian = DebianDepends(hs, all, s.Application.Package)
@@ -120,10 +137,4 @@ func ResolveRoles(s *site.Site, in site.Instance, h site.Host) RoleSet {
 }
 
 // Name joins the roles with "-", e.g. "web-services".
-func (r RoleSet) Name() string {
-	var parts []string
-	for _, x := range r.Roles {
-		parts = append(parts, string(x))
-	}
-	return strings.Join(parts, "-")
-}
+func (r RoleSet) Name() string { return site.JoinRoles(r.Roles, "-") }

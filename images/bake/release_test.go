@@ -30,7 +30,7 @@ import (
 	"gitlab.tugraz.at/invenio/invenio-infra/roles"
 	"gitlab.tugraz.at/invenio/invenio-infra/testing/clibin"
 	"gitlab.tugraz.at/invenio/invenio-infra/testing/need"
-	vm "gitlab.tugraz.at/invenio/invenio-infra/testing/qemu"
+	vm "gitlab.tugraz.at/invenio/invenio-infra/vm"
 )
 
 // epoch is SOURCE_DATE_EPOCH of every build here (2026-01-01).
@@ -192,13 +192,6 @@ func bootBoth(t *testing.T, out string, im image, accel vm.Accel, r *rows) {
 			})
 		}
 	})
-}
-
-func orNone(s string) string {
-	if s == "" {
-		return "none"
-	}
-	return s
 }
 
 // secretsInit writes an instance's secrets with `secrets init` and reads them.

@@ -26,7 +26,7 @@ import (
 	"gitlab.tugraz.at/invenio/invenio-infra/site"
 	"gitlab.tugraz.at/invenio/invenio-infra/testing/debroot"
 	"gitlab.tugraz.at/invenio/invenio-infra/testing/need"
-	vm "gitlab.tugraz.at/invenio/invenio-infra/testing/qemu"
+	vm "gitlab.tugraz.at/invenio/invenio-infra/vm"
 )
 
 // ReportsEnv names the directory boot-times.txt is written to.
@@ -219,7 +219,7 @@ func assertChecks(t *testing.T, b built, c map[string]string) {
 	assert.Equal(t, "invenio-dev01", c["hostname"])
 	assert.Equal(t, "640 root invenio sha256="+b.envHash, c["secrets"], "secrets file with content, owner and mode from the seed")
 	assert.Contains(t, c["addr"], "/10.10.1.10/24", "static address on the en* interface")
-	assert.Equal(t, "3", c["hostkeys"], "host keys made on first boot")
+	assert.Equal(t, "2", c["hostkeys"], "host keys made on first boot: Ed25519 and ECDSA")
 	assert.Equal(t, "33", c["machineid"], "machine-id filled on first boot")
 	assert.Equal(t, "1", c["authorized"], "the seed's SSH key for the default user")
 	size, err := strconv.ParseInt(c["rootsize"], 10, 64)

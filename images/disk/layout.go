@@ -74,7 +74,7 @@ func NewLayout(seed string, espSize, rootSize int64) Layout {
 	return Layout{DiskGUID: DeriveUUID(seed, "disk"), Size: off + gptReserve, Partitions: parts}
 }
 
-// BIOSBoot, ESP and Root return the three partitions.
+// BIOSBoot returns the BIOS boot partition, which holds GRUB's core.img.
 func (l Layout) BIOSBoot() Partition { return l.Partitions[0] }
 
 // ESP returns the EFI system partition.

@@ -7,7 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"gitlab.tugraz.at/invenio/invenio-infra/images/disk"
+	"gitlab.tugraz.at/invenio/invenio-infra/images/scrub"
 	"gitlab.tugraz.at/invenio/invenio-infra/images/seed"
 	"gitlab.tugraz.at/invenio/invenio-infra/testing/debroot"
 )
@@ -62,7 +62,7 @@ func prepareRoot(t *testing.T, root string) {
 	require.NoError(t, err)
 	write(t, filepath.Join(root, "etc/cloud/cloud.cfg.d/90-invenio-infra.cfg"), seed.ImageCloudConfig, 0o644)
 	write(t, filepath.Join(root, "var/lib/cloud/scripts/per-boot/zz-invenio-check"), checkScript, 0o755)
-	require.NoError(t, disk.Scrub(root))
+	require.NoError(t, scrub.Root(root))
 }
 
 func write(t *testing.T, path, text string, mode os.FileMode) {

@@ -122,8 +122,11 @@ func describe(img v1.Image) (Result, error) {
 		return Result{}, err
 	}
 	layers, err := img.Layers()
-	if err != nil || len(layers) != 1 {
-		return Result{}, fmt.Errorf("image layers: %d, %v", len(layers), err)
+	if err != nil {
+		return Result{}, fmt.Errorf("image layers: %w", err)
+	}
+	if len(layers) != 1 {
+		return Result{}, fmt.Errorf("image has %d layers, want 1", len(layers))
 	}
 	ld, err := layers[0].Digest()
 	if err != nil {

@@ -1,7 +1,6 @@
 package seed
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"fmt"
@@ -10,9 +9,10 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
+	"gitlab.tugraz.at/invenio/invenio-infra/internal/command"
+	"gitlab.tugraz.at/invenio/invenio-infra/internal/sparse"
 	"gitlab.tugraz.at/invenio/invenio-infra/internal/tempfiles"
 )
 
@@ -74,7 +74,7 @@ func XorrisoArgs(image string, paths []string) []string {
 // (mode 0600), through a temporary file next to it.
 func BuildFAT(ctx context.Context, files map[string][]byte, out string, epoch time.Time) error {
 	return build(out, files, epoch, func(tmp string, paths []string) error {
-		if err := sparse(tmp, fatSize(files)); err != nil {
+		if err := sparse.Create(tmp, fatSize(files), 0o600); err != nil {
 			return err
 		}
 		env := []string{"MTOOLS_SKIP_CHECK=1", "SOURCE_DATE_EPOCH=" + strconv.FormatInt(epoch.Unix(), 10)}
@@ -140,27 +140,11 @@ func volumeID(files map[string][]byte) string {
 	return fmt.Sprintf("%x", h.Sum(nil)[:4])
 }
 
-func sparse(path string, size int64) error {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	err = f.Truncate(size)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
-
-// run runs a command; a failure returns its output, which for these tools
-// names files, never their content.
+// run runs a command; a failure returns the tail of its output, which for
+// these tools names files, never their content.
 func run(ctx context.Context, env []string, name string, args ...string) error {
 	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Env = append(append(os.Environ(), "LC_ALL=C.UTF-8", "TZ=UTC"), env...)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("%s: %w: %s", name, err, strings.TrimSpace(out.String()))
-	}
-	return nil
+	cmd.Env = command.Env(env...)
+	_, err := command.Run(cmd, command.Options{Label: name})
+	return err
 }

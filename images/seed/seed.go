@@ -11,6 +11,7 @@ package seed
 
 import (
 	"bytes"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -55,6 +56,13 @@ type Config struct {
 	// TLS is the certificate and key NGINX serves; nil for none (always
 	// nil on a host without the web role).
 	TLS *TLS
+	// AppSecrets become site.AppSecretsPath, 0640 root:invenio, on a web
+	// host; none elsewhere.
+	AppSecrets AppSecrets
+	// CephSecret is the Ceph client's key and CephSecretPath its file
+	// (0600 root:root), on a web host that mounts CephFS as a named client.
+	CephSecret     CephSecret
+	CephSecretPath string
 }
 
 // Options override the instance's network settings from the site file
@@ -78,16 +86,19 @@ type Options struct {
 	// web host and are left out of any other host's seed. Both or neither.
 	TLSCertificate []byte
 	TLSKey         PrivateKey
+	// AppSecrets are the application's secrets; they go to web hosts only.
+	AppSecrets AppSecrets
+	// CephSecret is the key of the instance's Ceph client; it goes to web
+	// hosts only, where the instance's storage names a Ceph client.
+	CephSecret CephSecret
 }
 
-// ErrNoHost is returned by ForHost when the host is not one of the instance's.
-var ErrNoHost = errors.New("no such host")
-
-// ForHost returns the seed of host hostName of instance in of site s.
+// ForHost returns the seed of host hostName of instance in of site s; a
+// host that is not the instance's is a *site.NotFoundError.
 func ForHost(s *site.Site, in site.Instance, hostName string, sec Secrets, o Options) (Config, error) {
-	h, ok := findHost(in, hostName)
-	if !ok {
-		return Config{}, fmt.Errorf("%w %q in instance %q (hosts: %s)", ErrNoHost, hostName, in.Name, hostNames(in))
+	h, err := in.Host(hostName)
+	if err != nil {
+		return Config{}, err
 	}
 	addr, err := netip.ParseAddr(h.Address)
 	if err != nil {
@@ -113,6 +124,12 @@ func ForHost(s *site.Site, in site.Instance, hostName string, sec Secrets, o Opt
 	}
 	if c.TLS, err = tlsFor(s, h, o); err != nil {
 		return Config{}, fmt.Errorf("host %s: %w", h.Name, err)
+	}
+	if h.Has(site.RoleWeb) {
+		c.AppSecrets = o.AppSecrets
+		if p := s.StorageFor(in).CephSecretFile(); p != "" && len(o.CephSecret) > 0 {
+			c.CephSecret, c.CephSecretPath = o.CephSecret, p
+		}
 	}
 	return c, nil
 }
@@ -165,23 +182,6 @@ func withNetwork(o Options, n site.Network, addr netip.Addr) (Options, error) {
 	return o, nil
 }
 
-func findHost(in site.Instance, name string) (site.Host, bool) {
-	for _, h := range in.Hosts {
-		if h.Name == name {
-			return h, true
-		}
-	}
-	return site.Host{}, false
-}
-
-func hostNames(in site.Instance) string {
-	var names []string
-	for _, h := range in.Hosts {
-		names = append(names, h.Name)
-	}
-	return strings.Join(names, ", ")
-}
-
 // metaData is NoCloud's meta-data.
 type metaData struct {
 	InstanceID    string `yaml:"instance-id"`
@@ -213,6 +213,7 @@ type writeFile struct {
 	Owner       string `yaml:"owner"`
 	Permissions string `yaml:"permissions"`
 	Content     string `yaml:"content"`
+	Encoding    string `yaml:"encoding,omitempty"`
 }
 
 // Owner and mode of the secrets file.
@@ -255,7 +256,27 @@ func (c Config) UserData() ([]byte, error) {
 			Content: string(c.Secrets.Env()),
 		})
 	}
+	u.WriteFiles = append(u.WriteFiles, c.appFiles()...)
 	return marshal("#cloud-config\n# Made by invenio-infra for "+c.InstanceID+". It holds secrets: keep it private.\n", u)
+}
+
+// appFiles are the application secrets file, base64-encoded in user-data
+// (its values may hold any byte but NUL and newline, which YAML strings do
+// not), and the Ceph client's secret file.
+func (c Config) appFiles() []writeFile {
+	var out []writeFile
+	if c.AppSecrets.Len() > 0 {
+		out = append(out, writeFile{
+			Path: site.AppSecretsPath, Owner: SecretsOwner, Permissions: SecretsMode,
+			Content: base64.StdEncoding.EncodeToString(c.AppSecrets.File()), Encoding: "b64",
+		})
+	}
+	if len(c.CephSecret) > 0 {
+		out = append(out, writeFile{
+			Path: c.CephSecretPath, Owner: "root:root", Permissions: "0600", Content: string(c.CephSecret) + "\n",
+		})
+	}
+	return out
 }
 
 // networkConfig is network-config version 2.
@@ -346,15 +367,16 @@ func marshal(header string, v any) ([]byte, error) {
 //
 // It also sets the locale to C.UTF-8, which every Debian system has
 // (cloud-init's default, en_US.UTF-8, needs generated locales, or its
-// locale module fails), skips DSA host keys, and runs only the modules the
-// seeds need.
+// locale module fails), makes only Ed25519 and ECDSA host keys (no RSA
+// key: bake.HostKeyTypes, which sshd serves), and runs only the
+// modules the seeds need.
 const ImageCloudConfig = `# Made by invenio-infra: the image gets its seed from a NoCloud disk.
 datasource_list: [NoCloud, None]
 system_info:
   network:
     renderers: [netplan]
 locale: C.UTF-8
-ssh_genkeytypes: [ed25519, ecdsa, rsa]
+ssh_genkeytypes: [ed25519, ecdsa]
 # Only the modules these seeds use: each of the others costs boot time (a
 # minute and more under emulation) and some would change the image (apt
 # sources, grub's debconf, locales).

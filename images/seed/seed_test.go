@@ -19,6 +19,7 @@ import (
 	"gitlab.tugraz.at/invenio/invenio-infra/roles"
 	"gitlab.tugraz.at/invenio/invenio-infra/site"
 	"gitlab.tugraz.at/invenio/invenio-infra/testing/need"
+	"gitlab.tugraz.at/invenio/invenio-infra/testing/testcert"
 )
 
 func TestGenerateSecrets(t *testing.T) {
@@ -155,7 +156,8 @@ func TestForHost(t *testing.T) {
 	s := site.Default()
 	in, _ := s.Instance("prod")
 	_, err := ForHost(s, in, "invenio-dev01", Secrets{}, Options{})
-	assert.ErrorIs(t, err, ErrNoHost)
+	var nf *site.NotFoundError
+	assert.ErrorAs(t, err, &nf)
 	assert.ErrorContains(t, err, "invenio01-prod, invenio02-prod, invenio03-prod")
 	_, err = ForHost(s, in, "invenio01-prod", Secrets{}, Options{PrefixLen: 33})
 	assert.Error(t, err)
@@ -320,9 +322,9 @@ func TestForHostTakesTheSiteNetwork(t *testing.T) {
 // selfSigned returns a PEM certificate for name and its PEM key.
 func selfSigned(t *testing.T, name string) ([]byte, PrivateKey) {
 	t.Helper()
-	cert, key, err := SelfSigned([]string{name}, time.Unix(1700000000, 0))
+	cert, key, err := testcert.SelfSigned([]string{name}, time.Unix(1700000000, 0))
 	require.NoError(t, err)
-	return cert, key
+	return cert, PrivateKey(key)
 }
 
 // writeFiles returns the user-data's write_files entries by path.

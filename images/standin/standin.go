@@ -49,17 +49,6 @@ func VersionOf(sp packaging.Spec) packaging.Version {
 //go:embed opensearch.service
 var openSearchUnit []byte
 
-// Specs returns the stand-ins a site needs: the application package, and
-// opensearch unless the site names where its search engine comes from
-// (Search.Apt or Search.Deb).
-func Specs(s *site.Site) []packaging.Spec {
-	specs := []packaging.Spec{App(s)}
-	if NeedsSearch(s) {
-		specs = append(specs, OpenSearch(s))
-	}
-	return specs
-}
-
 // NeedsSearch reports whether the site gives no source for its search
 // engine, so that only a stand-in can satisfy invenio-search.
 func NeedsSearch(s *site.Site) bool { return s.Search.Apt == nil && s.Search.Deb == "" }

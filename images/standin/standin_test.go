@@ -9,28 +9,39 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"gitlab.tugraz.at/invenio/invenio-infra/packaging"
 	"gitlab.tugraz.at/invenio/invenio-infra/site"
 	"gitlab.tugraz.at/invenio/invenio-infra/testing/need"
 )
 
+// specs returns the stand-ins the site needs, as the bake picks them when
+// the repository has neither package.
+func specs(s *site.Site) []packaging.Spec {
+	out := []packaging.Spec{App(s)}
+	if NeedsSearch(s) {
+		out = append(out, OpenSearch(s))
+	}
+	return out
+}
+
 func TestSpecs(t *testing.T) {
 	s := site.Default()
-	specs := Specs(s)
-	require.Len(t, specs, 2)
-	assert.Equal(t, "invenio-app-tugraz", specs[0].Name)
-	assert.Equal(t, SearchPackage, specs[1].Name)
-	for _, sp := range specs {
-		assert.True(t, strings.HasPrefix(sp.Synopsis, Marker), sp.Name)
+	sp := specs(s)
+	require.Len(t, sp, 2)
+	assert.Equal(t, "invenio-app-tugraz", sp[0].Name)
+	assert.Equal(t, SearchPackage, sp[1].Name)
+	for _, x := range sp {
+		assert.True(t, strings.HasPrefix(x.Synopsis, Marker), x.Name)
 	}
+	assert.True(t, NeedsSearch(s))
 	withDeb := *s
 	withDeb.Search.Deb = "/srv/opensearch.deb"
-	assert.Len(t, Specs(&withDeb), 1, "a site that names its engine's package gets no engine stand-in")
-	assert.False(t, NeedsSearch(&withDeb))
+	assert.False(t, NeedsSearch(&withDeb), "a site that names its engine's package gets no engine stand-in")
 }
 
 func TestWrite(t *testing.T) {
 	need.Tool(t, "dpkg-deb")
-	paths, err := Write(t.TempDir(), Specs(site.Default()), time.Unix(1767225600, 0))
+	paths, err := Write(t.TempDir(), specs(site.Default()), time.Unix(1767225600, 0))
 	require.NoError(t, err)
 	require.Len(t, paths, 2)
 	out, err := exec.Command("dpkg-deb", "-f", paths[1], "Package", "Version", "Description").CombinedOutput()

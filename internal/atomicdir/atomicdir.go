@@ -186,7 +186,7 @@ func swap(tmp, target string) (string, error) {
 	}
 	if err := rename(tmp, target); err != nil {
 		if rerr := rename(old, target); rerr != nil {
-			return "", fmt.Errorf("moving new %s into place: %w; restoring the previous one from %s also failed: %v", target, err, old, rerr)
+			return "", fmt.Errorf("moving new %s into place: %w; restoring the previous one from %s also failed: %w", target, err, old, rerr)
 		}
 		return "", fmt.Errorf("moving new %s into place: %w", target, err)
 	}

@@ -178,6 +178,24 @@ func (r *Runner) Summary() string {
 	return fmt.Sprintf("%d passed, %d failed, %d skipped", p, f, s)
 }
 
+// FailedLines returns the summary line of every failed check, in the order
+// the checks started, each cut to at most limit bytes (0: whole): what a log
+// that keeps only its last lines should still say.
+func (r *Runner) FailedLines(limit int) []string {
+	var out []string
+	for _, res := range r.Results() {
+		if res.Status != StatusFailed {
+			continue
+		}
+		l := res.Line()
+		if limit > 0 && len(l) > limit {
+			l = strings.ToValidUTF8(l[:limit], "") + "…"
+		}
+		out = append(out, l)
+	}
+	return out
+}
+
 // Report returns the results as a JUnit document named name: one test
 // suite per Suite, in the order suites first appear.
 func (r *Runner) Report(name string) Testsuites {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/xml"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -18,10 +17,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"gitlab.tugraz.at/invenio/invenio-infra/internal/golden"
 	"gitlab.tugraz.at/invenio/invenio-infra/internal/junit"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden")
 
 // fakeClock advances by step on every reading.
 func fakeClock(step time.Duration) func() time.Time {
@@ -60,13 +58,7 @@ func sampleRun(out io.Writer) *junit.Runner {
 func TestReportGolden(t *testing.T) {
 	var buf bytes.Buffer
 	require.NoError(t, sampleRun(nil).Report("boot-test prod").Encode(&buf))
-	golden := filepath.Join("testdata", "report.golden")
-	if *update {
-		require.NoError(t, os.WriteFile(golden, buf.Bytes(), 0o644))
-	}
-	want, err := os.ReadFile(golden)
-	require.NoError(t, err)
-	assert.Equal(t, string(want), buf.String())
+	golden.Assert(t, filepath.Join("testdata", "report.golden"), buf.String())
 
 	// The document parses back, control characters and all.
 	var doc junit.Testsuites
@@ -85,6 +77,11 @@ func TestSummaryLines(t *testing.T) {
 		"FAIL prod/invenio03-prod: a check that panics (1.500s): panic: boom\n", out.String())
 	assert.Equal(t, "1 passed, 2 failed, 1 skipped", r.Summary())
 	assert.True(t, r.Failed())
+	assert.Equal(t, []string{
+		"FAIL prod/invenio01-prod: /ping answers OK (1.500s): status 502 <Bad Gateway>",
+		"FAIL prod/invenio03-prod: a check that panics (1.500s): panic: boom",
+	}, r.FailedLines(0))
+	assert.Equal(t, []string{"FAIL prod/invenio01-prod: /pin…", "FAIL prod/invenio03-prod: a ch…"}, r.FailedLines(30))
 }
 
 // TestSkipIsNeverPassed: a skip without a reason still is a skip, with a

@@ -201,6 +201,10 @@ func Spec(tree fs.FS, o Options) (packaging.Spec, error) {
 	if err != nil {
 		return packaging.Spec{}, fmt.Errorf("application tree: %w", err)
 	}
+	deps, err := packaging.ParseRelations(depends(o, l))
+	if err != nil {
+		return packaging.Spec{}, fmt.Errorf("depends: %w", err)
+	}
 	return packaging.Spec{
 		Name:             o.Name,
 		Section:          "python",
@@ -208,7 +212,7 @@ func Spec(tree fs.FS, o Options) (packaging.Spec, error) {
 		Maintainer:       o.Maintainer,
 		Synopsis:         synopsis(o),
 		Description:      description(o, l),
-		Depends:          depends(o, l),
+		Depends:          deps,
 		Files:            files(o, l),
 		LintianOverrides: overrides(o, l, arch),
 		Maint: systemd.Maint{

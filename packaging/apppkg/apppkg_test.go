@@ -15,11 +15,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"gitlab.tugraz.at/invenio/invenio-infra/fixtureapp"
 	"gitlab.tugraz.at/invenio/invenio-infra/packaging"
 	"gitlab.tugraz.at/invenio/invenio-infra/packaging/apppkg"
 	"gitlab.tugraz.at/invenio/invenio-infra/site"
 	"gitlab.tugraz.at/invenio/invenio-infra/testing/debcheck"
-	"gitlab.tugraz.at/invenio/invenio-infra/testing/fixtureapp"
 	"gitlab.tugraz.at/invenio/invenio-infra/testing/need"
 )
 
@@ -95,8 +95,8 @@ func TestSpecPipTree(t *testing.T) {
 
 	invenio := string(files[venv+"/bin/invenio"].Body)
 	admin := string(files[venv+"/bin/demo-admin"].Body)
-	assert.Equal(t, "#!"+venv+"/bin/python3\n"+consoleScript("demo_app.cli", "main"), invenio)
-	assert.Equal(t, "#!"+venv+"/bin/python3\n"+consoleScript("demo_app.cli", "main"), admin, "pip's trampoline becomes a shebang")
+	assert.Equal(t, "#!"+venv+"/bin/python3\n"+consoleScript("demo_app.cli"), invenio)
+	assert.Equal(t, "#!"+venv+"/bin/python3\n"+consoleScript("demo_app.cli"), admin, "pip's trampoline becomes a shebang")
 	record := string(files[site311+"/demo_app-1.0.0.dist-info/RECORD"].Body)
 	assert.Contains(t, record, "../../../bin/invenio,"+recordHash(invenio)+",")
 	assert.Contains(t, record, "../../../bin/demo-admin,"+recordHash(admin)+",")
@@ -104,7 +104,7 @@ func TestSpecPipTree(t *testing.T) {
 
 	wantArch := map[string]string{"amd64": "amd64", "arm64": "arm64"}[runtime.GOARCH]
 	assert.Equal(t, wantArch, sp.Architecture, "the compiled module decides the architecture")
-	assert.Equal(t, []string{"python3 (>= 3.11)", "python3 (<< 3.12)", "uwsgi-core", "uwsgi-plugin-python3", "python3-celery", "libc6"}, sp.Depends)
+	assert.Equal(t, []string{"python3 (>= 3.11)", "python3 (<< 3.12)", "uwsgi-core", "uwsgi-plugin-python3", "python3-celery", "libc6"}, packaging.RelationStrings(sp.Depends))
 	assert.Contains(t, sp.Description, "demo_app-1.0.0")
 	assert.Contains(t, sp.LintianOverrides, "dir-or-file-in-opt [opt/*]")
 }
@@ -134,20 +134,20 @@ func TestRelocateShebangs(t *testing.T) {
 func TestSpecOwnServers(t *testing.T) {
 	tree := pipTree(testELF(t))
 	tree["bin/uwsgi"] = &fstest.MapFile{Data: testELF(t), Mode: 0o755}
-	tree["bin/celery"] = exe("#!" + buildDir + "/bin/python3\n" + consoleScript("celery.__main__", "main"))
+	tree["bin/celery"] = exe("#!" + buildDir + "/bin/python3\n" + consoleScript("celery.__main__"))
 	sp, err := apppkg.Spec(tree, options())
 	require.NoError(t, err)
 	files := byPath(sp)
 	assert.Equal(t, testELF(t), files[venv+"/bin/uwsgi"].Body)
-	assert.Equal(t, "#!"+venv+"/bin/python3\n"+consoleScript("celery.__main__", "main"), string(files[venv+"/bin/celery"].Body))
-	assert.Equal(t, []string{"python3 (>= 3.11)", "python3 (<< 3.12)", "libc6"}, sp.Depends)
+	assert.Equal(t, "#!"+venv+"/bin/python3\n"+consoleScript("celery.__main__"), string(files[venv+"/bin/celery"].Body))
+	assert.Equal(t, []string{"python3 (>= 3.11)", "python3 (<< 3.12)", "libc6"}, packaging.RelationStrings(sp.Depends))
 }
 
 // TestSpecDebianPrefixTree packages what Debian's pip installs with
 // --prefix: local/lib/python3.11/dist-packages and local/bin, scripts that
 // name the system's Python, no pyvenv.cfg.
 func TestSpecDebianPrefixTree(t *testing.T) {
-	script := "#!/usr/bin/python3\n" + consoleScript("demo_app.cli", "main")
+	script := "#!/usr/bin/python3\n" + consoleScript("demo_app.cli")
 	record := "demo_app/cli.py,,\n../../../bin/invenio," + recordHash(script) + "," + fmt.Sprint(len(script)) + "\n"
 	dist := "local/lib/python3.11/dist-packages/"
 	tree := fstest.MapFS{
@@ -163,7 +163,7 @@ func TestSpecDebianPrefixTree(t *testing.T) {
 	assert.Contains(t, files, site311+"/demo_app/cli.py")
 	assert.Contains(t, files, site311+"/demo_app-1.0.0.dist-info/entry_points.txt")
 	assert.Contains(t, files, instance+"/invenio.cfg")
-	relocated := "#!" + venv + "/bin/python3\n" + consoleScript("demo_app.cli", "main")
+	relocated := "#!" + venv + "/bin/python3\n" + consoleScript("demo_app.cli")
 	assert.Equal(t, relocated, string(files[venv+"/bin/invenio"].Body), "the system's Python becomes the virtualenv's")
 	assert.Contains(t, string(files[site311+"/demo_app-1.0.0.dist-info/RECORD"].Body), "../../../bin/invenio,"+recordHash(relocated)+",")
 	assert.Equal(t, "home = /usr/bin\ninclude-system-site-packages = true\nversion = 3.11\n", string(files[venv+"/pyvenv.cfg"].Body))

@@ -34,11 +34,11 @@ const extModule = "_demo_speedups.cpython-311-x86_64-linux-gnu.so"
 
 // consoleScript is the script pip writes for an entry point in
 // console_scripts, below the shebang.
-func consoleScript(module, fn string) string {
-	return "# -*- coding: utf-8 -*-\nimport re\nimport sys\nfrom " + module + " import " + fn + "\n" +
+func consoleScript(module string) string {
+	return "# -*- coding: utf-8 -*-\nimport re\nimport sys\nfrom " + module + " import main\n" +
 		"if __name__ == '__main__':\n" +
 		"    sys.argv[0] = re.sub(r'(-script\\.pyw|\\.exe)?$', '', sys.argv[0])\n" +
-		"    sys.exit(" + fn + "())\n"
+		"    sys.exit(main())\n"
 }
 
 // recordHash is a RECORD file's hash of b.
@@ -87,8 +87,8 @@ const entryPoints = "[console_scripts]\ninvenio = demo_app.cli:main\ndemo-admin 
 // module so (top-level), the instance directory with a webpack-built
 // static tree, byte code and webpack's project directory (both left out).
 func pipTree(so []byte) fstest.MapFS {
-	invenio := "#!" + buildDir + "/bin/python3\n" + consoleScript("demo_app.cli", "main")
-	admin := "#!/bin/sh\n'''exec' " + longBuildDir + "/bin/python3 \"$0\" \"$@\"\n' '''\n" + consoleScript("demo_app.cli", "main")
+	invenio := "#!" + buildDir + "/bin/python3\n" + consoleScript("demo_app.cli")
+	admin := "#!/bin/sh\n'''exec' " + longBuildDir + "/bin/python3 \"$0\" \"$@\"\n' '''\n" + consoleScript("demo_app.cli")
 	t := fstest.MapFS{
 		"pyvenv.cfg": file("home = /usr/bin\ninclude-system-site-packages = true\nversion = 3.11.2\n" +
 			"executable = /usr/bin/python3.11\ncommand = /usr/bin/python3 -m venv --system-site-packages " + buildDir + "\n"),
@@ -97,7 +97,7 @@ func pipTree(so []byte) fstest.MapFS {
 		"bin/python":             {Data: []byte("/usr/bin/python3"), Mode: fs.ModeSymlink | 0o777},
 		"bin/python3":            {Data: []byte("python"), Mode: fs.ModeSymlink | 0o777},
 		"bin/activate":           file("# This file must be used with \"source bin/activate\"\nVIRTUAL_ENV=\"" + buildDir + "\"\n"),
-		"bin/pip":                exe("#!" + buildDir + "/bin/python3\n" + consoleScript("pip._internal.cli.main", "main")),
+		"bin/pip":                exe("#!" + buildDir + "/bin/python3\n" + consoleScript("pip._internal.cli.main")),
 		"bin/invenio":            exe(invenio),
 		"bin/demo-admin":         exe(admin),
 		sitePackages + extModule: {Data: so, Mode: 0o755},

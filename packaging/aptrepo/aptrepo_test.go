@@ -17,8 +17,10 @@ import (
 	"github.com/stretchr/testify/require"
 	"pault.ag/go/debian/control"
 
+	"gitlab.tugraz.at/invenio/invenio-infra/internal/golden"
 	"gitlab.tugraz.at/invenio/invenio-infra/packaging/aptrepo"
 	"gitlab.tugraz.at/invenio/invenio-infra/packaging/signing"
+	"gitlab.tugraz.at/invenio/invenio-infra/testing/aptverify"
 	"gitlab.tugraz.at/invenio/invenio-infra/testing/need"
 )
 
@@ -46,7 +48,7 @@ func TestPublishLayout(t *testing.T) {
 		assert.FileExists(t, filepath.Join(repo, "pool", s, "main/libi/libinvenio-demo/libinvenio-demo_1.0.0-1_all.deb"))
 	}
 	assert.FileExists(t, filepath.Join(repo, "invenio-archive-keyring.gpg"))
-	require.NoError(t, aptrepo.Verify(repo, testKey.Keyring()))
+	require.NoError(t, aptverify.Verify(repo, testKey.Keyring()))
 	assert.Equal(t, []string{"repo"}, siblings(t, repo), "nothing is left next to the repository")
 
 	prod := readFile(t, filepath.Join(repo, "dists/prod/main/binary-amd64/Packages"))
@@ -68,8 +70,8 @@ func TestReleaseGolden(t *testing.T) {
 		s = regexp.MustCompile(`(?m)^(Size|Installed-Size): [0-9]+$`).ReplaceAllString(s, "$1: <n>")
 		return regexp.MustCompile(`(?m)^ <sha256> +[0-9]+ `).ReplaceAllString(s, " <sha256> <n> ")
 	}
-	golden(t, "Release.golden", mask(readFile(t, filepath.Join(repo, "dists/prod/Release"))))
-	golden(t, "Packages.golden", mask(readFile(t, filepath.Join(repo, "dists/prod/main/binary-amd64/Packages"))))
+	golden.Assert(t, filepath.Join("testdata", "Release.golden"), mask(readFile(t, filepath.Join(repo, "dists/prod/Release"))))
+	golden.Assert(t, filepath.Join("testdata", "Packages.golden"), mask(readFile(t, filepath.Join(repo, "dists/prod/main/binary-amd64/Packages"))))
 }
 
 // TestReleaseListsEveryIndex parses the Release with pault.ag/go/debian and
@@ -207,7 +209,7 @@ func TestByHashKeepsPreviousGeneration(t *testing.T) {
 	now := entries(t, byHash)
 	assert.Len(t, now, 6)
 	assert.Subset(t, now, old)
-	require.NoError(t, aptrepo.Verify(repo, testKey.Keyring()))
+	require.NoError(t, aptverify.Verify(repo, testKey.Keyring()))
 
 	_, err = aptrepo.Publish(repo, v2, options())
 	require.NoError(t, err)
@@ -257,7 +259,7 @@ func TestFailedPublishLeavesPreviousRepository(t *testing.T) {
 	require.ErrorContains(t, err, "the signing service is down")
 	assert.Equal(t, before, snapshot(t, repo))
 	assert.Equal(t, []string{"repo"}, siblings(t, repo))
-	require.NoError(t, aptrepo.Verify(repo, testKey.Keyring()))
+	require.NoError(t, aptverify.Verify(repo, testKey.Keyring()))
 
 	bad := twoSuites(t, "1.1.0")
 	bad[1].Debs = append(bad[1].Debs, filepath.Join(t.TempDir(), "missing.deb"))
@@ -332,9 +334,9 @@ func TestVerifyCatchesTampering(t *testing.T) {
 			repo := filepath.Join(t.TempDir(), "repo")
 			_, err := aptrepo.Publish(repo, twoSuites(t, "1.0.0"), options())
 			require.NoError(t, err)
-			require.NoError(t, aptrepo.Verify(repo, testKey.Keyring()))
+			require.NoError(t, aptverify.Verify(repo, testKey.Keyring()))
 			tamper(repo)
-			assert.Error(t, aptrepo.Verify(repo, testKey.Keyring()))
+			assert.Error(t, aptverify.Verify(repo, testKey.Keyring()))
 		})
 	}
 	repo := filepath.Join(t.TempDir(), "repo")
@@ -342,12 +344,12 @@ func TestVerifyCatchesTampering(t *testing.T) {
 	require.NoError(t, err)
 	other, err := signing.Generate(signing.UserID{Name: "Someone Else"}, epoch.Add(-time.Hour), 0)
 	require.NoError(t, err)
-	assert.Error(t, aptrepo.Verify(repo, other.Keyring()), "another key's keyring must not verify")
+	assert.Error(t, aptverify.Verify(repo, other.Keyring()), "another key's keyring must not verify")
 }
 
-func edit(t *testing.T, p, old, new string) {
+func edit(t *testing.T, p, old, replacement string) {
 	t.Helper()
 	s := readFile(t, p)
 	require.Contains(t, s, old)
-	require.NoError(t, os.WriteFile(p, []byte(strings.Replace(s, old, new, 1)), 0o644))
+	require.NoError(t, os.WriteFile(p, []byte(strings.Replace(s, old, replacement, 1)), 0o644))
 }

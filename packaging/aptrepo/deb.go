@@ -13,9 +13,9 @@ import (
 	"strings"
 
 	"pault.ag/go/debian/control"
-	"pault.ag/go/debian/deb"
 	"pault.ag/go/debian/version"
 
+	"gitlab.tugraz.at/invenio/invenio-infra/internal/debfile"
 	"gitlab.tugraz.at/invenio/invenio-infra/internal/safefile"
 )
 
@@ -40,21 +40,15 @@ var (
 // readControl returns the control paragraph of the .deb at src, checked
 // for what an index entry needs.
 func readControl(src string) (pkg, error) {
-	f, err := safefile.Open(src)
+	c, err := debfile.Control(src)
 	if err != nil {
 		return pkg{}, err
 	}
-	defer f.Close()
-	d, err := deb.Load(f, src)
-	if err != nil {
-		return pkg{}, fmt.Errorf("%s is not a Debian package: %w", src, err)
-	}
-	_ = d.Close()
 	p := pkg{
-		control: d.Control.Paragraph,
-		name:    d.Control.Package,
-		version: d.Control.Version,
-		arch:    d.Control.Architecture.String(),
+		control: c.Paragraph,
+		name:    c.Package,
+		version: c.Version,
+		arch:    c.Architecture.String(),
 	}
 	switch {
 	case !packageNameRe.MatchString(p.name):

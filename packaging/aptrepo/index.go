@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"os"
 	"path"
 	"path/filepath"
@@ -52,18 +53,9 @@ var compressions = []struct {
 // gzipBytes compresses at the best level with no name and no time in the
 // header, so equal input gives equal output.
 func gzipBytes(data []byte) ([]byte, error) {
-	var b bytes.Buffer
-	w, err := gzip.NewWriterLevel(&b, gzip.BestCompression)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := w.Write(data); err != nil {
-		return nil, err
-	}
-	if err := w.Close(); err != nil {
-		return nil, err
-	}
-	return b.Bytes(), nil
+	return compress(data, func(w io.Writer) (io.WriteCloser, error) {
+		return gzip.NewWriterLevel(w, gzip.BestCompression)
+	})
 }
 
 // xzBytes compresses with the pure-Go xz encoder (single-threaded and
@@ -71,9 +63,17 @@ func gzipBytes(data []byte) ([]byte, error) {
 // is as large as the data, within xz's bounds: the encoder's default of
 // 8 MiB costs a hash table that took most of a publish's time.
 func xzBytes(data []byte) ([]byte, error) {
-	var b bytes.Buffer
 	dict := min(max(len(data), lzma.MinDictCap), 8<<20)
-	w, err := xz.WriterConfig{CheckSum: xz.CRC64, DictCap: dict}.NewWriter(&b)
+	return compress(data, func(w io.Writer) (io.WriteCloser, error) {
+		return xz.WriterConfig{CheckSum: xz.CRC64, DictCap: dict}.NewWriter(w)
+	})
+}
+
+// compress writes data through the compressor newWriter makes over a
+// buffer and returns the compressed bytes.
+func compress(data []byte, newWriter func(io.Writer) (io.WriteCloser, error)) ([]byte, error) {
+	var b bytes.Buffer
+	w, err := newWriter(&b)
 	if err != nil {
 		return nil, err
 	}

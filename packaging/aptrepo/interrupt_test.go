@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"gitlab.tugraz.at/invenio/invenio-infra/packaging/aptrepo"
+	"gitlab.tugraz.at/invenio/invenio-infra/testing/aptverify"
 )
 
 // Environment of the helper process that TestInterruptedPublish kills.
@@ -80,11 +81,11 @@ func TestInterruptedPublish(t *testing.T) {
 	_ = cmd.Wait()
 
 	assert.Equal(t, before, snapshot(t, repo), "a killed publish changes nothing")
-	require.NoError(t, aptrepo.Verify(repo, testKey.Keyring()))
+	require.NoError(t, aptverify.Verify(repo, testKey.Keyring()))
 
 	_, err = aptrepo.Publish(repo, twoSuites(t, "2.0.0"), options())
 	require.NoError(t, err, "the next publish works")
-	require.NoError(t, aptrepo.Verify(repo, testKey.Keyring()))
+	require.NoError(t, aptverify.Verify(repo, testKey.Keyring()))
 	assert.FileExists(t, filepath.Join(repo, "pool/prod/main/i/invenio-web/invenio-web_2.0.0-1_all.deb"))
 	t.Logf("left next to the repository by the killed run: %v (hidden; remove at leisure)", tmp)
 }

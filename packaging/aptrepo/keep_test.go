@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"gitlab.tugraz.at/invenio/invenio-infra/packaging/aptrepo"
+	"gitlab.tugraz.at/invenio/invenio-infra/testing/aptverify"
 )
 
 // indexVersions lists "NAME VERSION" of every stanza of a suite's
@@ -76,7 +77,7 @@ func TestPublishKeepsEarlierRelease(t *testing.T) {
 	old := readFile(t, twoSuites(t, "1.0.0")[0].Debs[0])
 	assert.Equal(t, old, readFile(t, filepath.Join(repo, "pool/prod/main/i/invenio-web/invenio-web_1.0.0-1_all.deb")),
 		"the kept package is the published one, byte for byte")
-	require.NoError(t, aptrepo.Verify(repo, testKey.Keyring()), "Verify checks every kept package against the index")
+	require.NoError(t, aptverify.Verify(repo, testKey.Keyring()), "Verify checks every kept package against the index")
 
 	publishAll(t, repo, 0, "1.1.0") // the by-hash files of 1.0.0 alone go
 	before := snapshot(t, repo)
@@ -135,7 +136,7 @@ func TestPublishPrunesToNewestReleases(t *testing.T) {
 		"invenio-web 1.0.0-1", "invenio-web 1.2.0-1",
 		"libinvenio-demo 1.0.0-1", "libinvenio-demo 1.2.0-1",
 	}, indexVersions(t, repo, "prod"))
-	require.NoError(t, aptrepo.Verify(repo, testKey.Keyring()))
+	require.NoError(t, aptverify.Verify(repo, testKey.Keyring()))
 }
 
 // TestPublishKeepsDroppedPackage: a package that the new release no

@@ -121,11 +121,11 @@ func writeFileB(tb testing.TB, path, text string) {
 	}
 }
 
-func writeFile(t *testing.T, path, text string, mode os.FileMode) {
+func writeFile(t *testing.T, path, text string) {
 	t.Helper()
 	require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
-	require.NoError(t, os.WriteFile(path, []byte(text), mode))
-	require.NoError(t, os.Chmod(path, mode))
+	require.NoError(t, os.WriteFile(path, []byte(text), 0o644))
+	require.NoError(t, os.Chmod(path, 0o644))
 }
 
 func gz(t *testing.T, text string) string {
@@ -159,13 +159,13 @@ Maintainer: Invenio Infra Tests <tests@example.org>
 Section: misc
 Priority: optional
 Installed-Size: 8
-Description: `+desc, 0o644)
-	writeFile(t, filepath.Join(dir, "usr/lib/systemd/system/invenio-tiny.service"), hardenedUnit, 0o644)
+Description: `+desc)
+	writeFile(t, filepath.Join(dir, "usr/lib/systemd/system/invenio-tiny.service"), hardenedUnit)
 	if clean {
-		writeFile(t, filepath.Join(dir, "usr/share/doc/invenio-tiny/copyright"), copyright, 0o644)
+		writeFile(t, filepath.Join(dir, "usr/share/doc/invenio-tiny/copyright"), copyright)
 		writeFile(t, filepath.Join(dir, "usr/share/doc/invenio-tiny/changelog.gz"), gz(t,
 			"invenio-tiny (1.0) unstable; urgency=medium\n\n  * Initial release.\n\n"+
-				" -- Invenio Infra Tests <tests@example.org>  Wed, 01 Jan 2025 00:00:00 +0000\n"), 0o644)
+				" -- Invenio Infra Tests <tests@example.org>  Wed, 01 Jan 2025 00:00:00 +0000\n"))
 	}
 	for _, d := range []string{"usr", "usr/lib", "usr/lib/systemd", "usr/lib/systemd/system", "DEBIAN"} {
 		require.NoError(t, os.Chmod(filepath.Join(dir, d), 0o755))
@@ -232,7 +232,7 @@ func TestLintianBadInput(t *testing.T) {
 	_, err = RunLintian(filepath.Join(t.TempDir(), "missing.deb"))
 	assert.Error(t, err)
 	notDeb := filepath.Join(t.TempDir(), "x.deb")
-	writeFile(t, notDeb, "not a deb", 0o644)
+	writeFile(t, notDeb, "not a deb")
 	r, err := RunLintian(notDeb)
 	require.Error(t, err)
 	assert.NotEqual(t, 0, r.ExitCode)
@@ -244,8 +244,8 @@ func TestLintianBadInput(t *testing.T) {
 func TestSecurityOnBareRoot(t *testing.T) {
 	need.Tool(t, "systemd-analyze")
 	root := t.TempDir()
-	writeFile(t, filepath.Join(root, "usr/lib/systemd/system/hard.service"), hardenedUnit, 0o644)
-	writeFile(t, filepath.Join(root, "etc/systemd/system/plain.service"), plainUnit, 0o644)
+	writeFile(t, filepath.Join(root, "usr/lib/systemd/system/hard.service"), hardenedUnit)
+	writeFile(t, filepath.Join(root, "etc/systemd/system/plain.service"), plainUnit)
 
 	hard := Security(t, root, "hard.service")
 	plain := Security(t, root, "plain.service")
@@ -288,14 +288,14 @@ func TestUnitsInDebianRoot(t *testing.T) {
 	require.NotNil(t, m, out)
 	assert.Equal(t, "0.2", m[2])
 
-	writeFile(t, filepath.Join(root, "etc/systemd/system/broken.service"), brokenUnit, 0o644)
+	writeFile(t, filepath.Join(root, "etc/systemd/system/broken.service"), brokenUnit)
 	err = Verify(t, root, "broken.service")
 	require.Error(t, err)
 	for _, want := range []string{"Unknown key 'Bogus'", "does-not-exist.service", "/usr/bin/does-not-exist is not executable"} {
 		assert.Contains(t, err.Error(), want)
 	}
 
-	writeFile(t, filepath.Join(root, "etc/systemd/system/typo.service"), warnUnit, 0o644)
+	writeFile(t, filepath.Join(root, "etc/systemd/system/typo.service"), warnUnit)
 	r, err := RunVerify(root, "typo.service")
 	require.Error(t, err, "a warning with exit 0 must still fail")
 	assert.Equal(t, 0, r.ExitCode)
@@ -309,10 +309,10 @@ func TestUnitsInDebianRoot(t *testing.T) {
 
 	// Requiring a masked unit is an error, wanting a missing one is not.
 	writeFile(t, filepath.Join(root, "etc/systemd/system/needs-masked.service"),
-		"[Unit]\nDescription=x\nRequires=masked.service\n\n[Service]\nExecStart=/bin/true\n", 0o644)
+		"[Unit]\nDescription=x\nRequires=masked.service\n\n[Service]\nExecStart=/bin/true\n")
 	assert.Error(t, Verify(t, root, "needs-masked.service"))
 	writeFile(t, filepath.Join(root, "etc/systemd/system/wants-missing.service"),
-		"[Unit]\nDescription=x\nWants=exim4.service\nAfter=exim4.service\n\n[Service]\nExecStart=/bin/true\n", 0o644)
+		"[Unit]\nDescription=x\nWants=exim4.service\nAfter=exim4.service\n\n[Service]\nExecStart=/bin/true\n")
 	assert.NoError(t, Verify(t, root, "wants-missing.service"))
 
 	require.Error(t, Verify(t, root, "not-there.service"))
@@ -320,8 +320,8 @@ func TestUnitsInDebianRoot(t *testing.T) {
 
 func TestMasked(t *testing.T) {
 	root := t.TempDir()
-	writeFile(t, filepath.Join(root, "usr/lib/systemd/system/a.service"), plainUnit, 0o644)
-	writeFile(t, filepath.Join(root, "usr/lib/systemd/system/b.service"), plainUnit, 0o644)
+	writeFile(t, filepath.Join(root, "usr/lib/systemd/system/a.service"), plainUnit)
+	writeFile(t, filepath.Join(root, "usr/lib/systemd/system/b.service"), plainUnit)
 	require.NoError(t, os.MkdirAll(filepath.Join(root, "etc/systemd/system"), 0o755))
 	require.NoError(t, os.Symlink("/dev/null", filepath.Join(root, "etc/systemd/system/a.service")))
 	require.NoError(t, os.Symlink("/dev/null", filepath.Join(root, "usr/lib/systemd/system/c.service")))

@@ -28,7 +28,7 @@ func BenchmarkCopy(b *testing.B) {
 	need.Tool(b, "mmdebstrap")
 	root := Root(b, Options{})
 	var size int64
-	filepath.WalkDir(root, func(_ string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(root, func(_ string, d fs.DirEntry, err error) error {
 		if err == nil && d.Type().IsRegular() {
 			if fi, err := d.Info(); err == nil {
 				size += fi.Size()
@@ -36,6 +36,9 @@ func BenchmarkCopy(b *testing.B) {
 		}
 		return nil
 	})
+	if err != nil {
+		b.Fatal(err)
+	}
 	b.SetBytes(size)
 	for b.Loop() {
 		dst := Copy(b, root)

@@ -27,20 +27,18 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"gitlab.tugraz.at/invenio/invenio-infra/internal/cachedir"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
+
+	"gitlab.tugraz.at/invenio/invenio-infra/internal/cachedir"
+	"gitlab.tugraz.at/invenio/invenio-infra/internal/rootcache"
 
 	"gitlab.tugraz.at/invenio/invenio-infra/testing/need"
 )
@@ -185,7 +183,9 @@ func Root(t testing.TB, opts Options) string {
 // hits remembers the cached roots already logged in this process.
 var hits sync.Map
 
-// ensure returns base/<key>, building it if needed, under base/<key>.lock.
+// ensure returns base/<key>, building it if needed (rootcache.Build), under
+// base/<key>.lock. A stale root is rebuilt; if that fails, the old one is
+// used.
 func ensure(t testing.TB, base string, o Options) (string, error) {
 	t.Helper()
 	key := o.key()
@@ -199,134 +199,43 @@ func ensure(t testing.TB, base string, o Options) (string, error) {
 		}
 		return final, nil
 	}
-	if err := os.MkdirAll(base, 0o755); err != nil {
-		return "", err
-	}
-	unlock, err := lock(t, filepath.Join(base, key+".lock"))
-	if err != nil {
-		return "", err
-	}
-	defer unlock()
-
-	// Another process may have built it while we waited for the lock.
-	if fresh(final, o.MaxAge) {
-		t.Logf("debroot: root %s built by another builder; ready after %s", key, time.Since(start).Round(time.Millisecond))
-		return final, nil
-	}
-	removeRetired(base)
-
-	tmp, err := os.MkdirTemp(base, ".tmp-"+key+"-")
-	if err != nil {
-		return "", err
-	}
-	defer os.RemoveAll(tmp)
-	if err := os.Chmod(tmp, 0o755); err != nil {
-		return "", err
-	}
-
-	secs, err := bootstrap(t, o, filepath.Join(tmp, "root"))
-	if err != nil {
+	lockPath := final + ".lock"
+	var secs float64
+	built, err := rootcache.Build(context.Background(), final, func() bool { return fresh(final, o.MaxAge) },
+		func() { t.Logf("debroot: waiting for another builder of this root (%s)", lockPath) },
+		func(tmp string) error {
+			rootcache.RemoveLeftovers(base)
+			var err error
+			if secs, err = bootstrap(t, o, filepath.Join(tmp, "root")); err != nil {
+				return err
+			}
+			return rootcache.WriteInfo(tmp, info{
+				Format: formatVersion, Suite: o.Suite, Mirror: o.Mirror, Packages: o.Packages,
+				Variant: o.Variant, Components: o.Components, Built: time.Now().UTC(), Seconds: secs,
+			})
+		})
+	switch {
+	case err != nil:
 		if _, statErr := os.Stat(final); statErr == nil {
 			t.Logf("debroot: rebuilding stale root %s failed, using the old one: %v", key, err)
 			return final, nil
 		}
 		return "", err
+	case !built:
+		t.Logf("debroot: root %s built by another builder; ready after %s", key, time.Since(start).Round(time.Millisecond))
+	default:
+		t.Logf("debroot: built root %s (%s %s, %s from %s) in %.1fs", key, o.Suite, o.Variant, strings.Join(o.Packages, ","), o.Mirror, secs)
 	}
-	in := info{
-		Format: formatVersion, Suite: o.Suite, Mirror: o.Mirror, Packages: o.Packages,
-		Variant: o.Variant, Components: o.Components, Built: time.Now().UTC(), Seconds: secs,
-	}
-	b, _ := json.MarshalIndent(in, "", "  ")
-	if err := os.WriteFile(filepath.Join(tmp, "info.json"), append(b, '\n'), 0o644); err != nil {
-		return "", err
-	}
-
-	// Retire a stale root rather than deleting it: a test in another
-	// process may still be copying from it. Retired roots are removed by
-	// a later build once they are an hour old.
-	if _, err := os.Stat(final); err == nil {
-		retired := filepath.Join(base, fmt.Sprintf(".old-%s-%d", key, time.Now().Unix()))
-		if err := os.Rename(final, retired); err != nil {
-			return "", err
-		}
-	}
-	if err := os.Rename(tmp, final); err != nil {
-		return "", err
-	}
-	t.Logf("debroot: built root %s (%s %s, %s from %s) in %.1fs", key, o.Suite, o.Variant, strings.Join(o.Packages, ","), o.Mirror, secs)
 	return final, nil
 }
 
 // fresh reports whether dir holds a complete root younger than maxAge.
 func fresh(dir string, maxAge time.Duration) bool {
-	b, err := os.ReadFile(filepath.Join(dir, "info.json"))
-	if err != nil {
-		return false
-	}
 	var in info
-	if json.Unmarshal(b, &in) != nil || in.Format != formatVersion {
-		return false
-	}
-	if _, err := os.Stat(filepath.Join(dir, "root", "etc", "os-release")); err != nil {
+	if !rootcache.ReadInfo(dir, &in) || in.Format != formatVersion {
 		return false
 	}
 	return maxAge < 0 || time.Since(in.Built) < maxAge
-}
-
-// removeRetired deletes roots retired more than an hour ago and leftovers of
-// builds that died (temporary directories older than a day). Called with
-// some key's lock held; other keys' builds use fresh names, so this never
-// removes a directory still being written.
-func removeRetired(base string) {
-	ents, err := os.ReadDir(base)
-	if err != nil {
-		return
-	}
-	for _, e := range ents {
-		n := e.Name()
-		switch {
-		case strings.HasPrefix(n, ".old-"):
-			i := strings.LastIndexByte(n, '-')
-			sec, err := strconv.ParseInt(n[i+1:], 10, 64)
-			if err == nil && time.Since(time.Unix(sec, 0)) > time.Hour {
-				os.RemoveAll(filepath.Join(base, n))
-			}
-		case strings.HasPrefix(n, ".tmp-"):
-			if fi, err := e.Info(); err == nil && time.Since(fi.ModTime()) > 24*time.Hour {
-				os.RemoveAll(filepath.Join(base, n))
-			}
-		}
-	}
-}
-
-// lock takes an exclusive flock on path, logging if it has to wait.
-func lock(t testing.TB, path string) (func(), error) {
-	t.Helper()
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return nil, err
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		if !errors.Is(err, syscall.EWOULDBLOCK) {
-			f.Close()
-			return nil, fmt.Errorf("debroot: lock %s: %w", path, err)
-		}
-		t.Logf("debroot: waiting for another builder of this root (%s)", path)
-		for {
-			err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX)
-			if !errors.Is(err, syscall.EINTR) {
-				break
-			}
-		}
-		if err != nil {
-			f.Close()
-			return nil, fmt.Errorf("debroot: lock %s: %w", path, err)
-		}
-	}
-	return func() {
-		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-		f.Close()
-	}, nil
 }
 
 // mmdebstrapArgs is the command line that bootstraps o into target.
@@ -365,16 +274,7 @@ func bootstrap(t testing.TB, o Options, target string) (float64, error) {
 // SOURCE_DATE_EPOCH, which is not part of the cache key, and pins the
 // locale and the debconf frontend.
 func bootstrapEnv(env []string) []string {
-	out := make([]string, 0, len(env)+2)
-	for _, kv := range env {
-		k, _, _ := strings.Cut(kv, "=")
-		switch k {
-		case "SOURCE_DATE_EPOCH", "LC_ALL", "LANG", "LANGUAGE", "DEBIAN_FRONTEND":
-			continue
-		}
-		out = append(out, kv)
-	}
-	return append(out, "LC_ALL=C.UTF-8", "DEBIAN_FRONTEND=noninteractive")
+	return rootcache.MmdebstrapEnv(env, "SOURCE_DATE_EPOCH")
 }
 
 // Copy returns a writable copy of root in a fresh t.TempDir(), made with

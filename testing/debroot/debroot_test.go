@@ -4,7 +4,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -226,7 +225,7 @@ func TestEnsureRebuildsStaleRoot(t *testing.T) {
 	require.Error(t, err)
 }
 
-func TestFreshAndRemoveRetired(t *testing.T) {
+func TestFresh(t *testing.T) {
 	base := filepath.Join(t.TempDir(), "debroot")
 	dir := filepath.Join(base, "k")
 	writeFile(t, filepath.Join(dir, "root/etc/os-release"), "VERSION_CODENAME=bookworm\n")
@@ -237,13 +236,6 @@ func TestFreshAndRemoveRetired(t *testing.T) {
 	writeFile(t, filepath.Join(dir, "info.json"), `{"format":"debroot/0","built":"`+time.Now().UTC().Format(time.RFC3339)+`"}`)
 	assert.False(t, fresh(dir, -1), "an old format is never fresh")
 
-	old := filepath.Join(base, ".old-k-"+strconv.FormatInt(time.Now().Add(-2*time.Hour).Unix(), 10))
-	recent := filepath.Join(base, ".old-k-"+strconv.FormatInt(time.Now().Unix(), 10))
-	require.NoError(t, os.MkdirAll(old, 0o755))
-	require.NoError(t, os.MkdirAll(recent, 0o755))
-	removeRetired(base)
-	assert.NoDirExists(t, old)
-	assert.DirExists(t, recent)
 }
 
 // TestCopyUnpackChroot copies the cached root, unpacks a hand-made deb into

@@ -155,8 +155,8 @@ func only(p string, f func([]byte) []byte) func(string, []byte) ([]byte, bool) {
 }
 
 // describe replaces old with new once.
-func describe(old, new string) func([]byte) []byte {
-	return func(b []byte) []byte { return bytes.Replace(b, []byte(old), []byte(new), 1) }
+func describe(from, to string) func([]byte) []byte {
+	return func(b []byte) []byte { return bytes.Replace(b, []byte(from), []byte(to), 1) }
 }
 
 // withoutInRelease hides InRelease, so apt falls back to Release and Release.gpg.

@@ -3,6 +3,7 @@ package lifecycle
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -18,12 +19,15 @@ import (
 
 // plan is what a release's packages of one instance promise: their specs,
 // and from them the units the maintainer scripts start (on install),
-// restart (on upgrade) and stop (on remove), and the units they only
-// try-restart because they reconfigure Debian's daemons.
+// restart (on upgrade; startedOnly are started again instead) and stop (on
+// remove), the units they only try-restart because they reconfigure them,
+// and the daemons they try-restart only when their settings changed.
 type plan struct {
 	specs       []packaging.Spec
 	started     []string
+	startedOnly []string
 	reconfigure []string
+	onChange    []string
 }
 
 // planOf loads a release's site and plans the instance.
@@ -43,14 +47,43 @@ func planOf(t *testing.T, r release, instance string) plan {
 				// templates are neither started nor restarted, as in debhelper
 			case u.Start:
 				p.started = append(p.started, u.Name)
+				if u.NoRestart {
+					p.startedOnly = append(p.startedOnly, u.Name)
+				}
 			case u.Restart:
 				p.reconfigure = append(p.reconfigure, u.Name)
 			}
 		}
+		for _, c := range sp.Maint.Configure {
+			if m := onChangeRe.FindStringSubmatch(c); m != nil {
+				p.onChange = append(p.onChange, m[1])
+			}
+		}
 	}
 	slices.Sort(p.started)
+	slices.Sort(p.startedOnly)
 	slices.Sort(p.reconfigure)
+	slices.Sort(p.onChange)
 	return p
+}
+
+// onChangeRe finds the daemon a configure snippet restarts only when its
+// settings changed (roles/restart.go).
+var onChangeRe = regexp.MustCompile(`^# Restart (\S+) only when its settings changed\.`)
+
+// sortedUnion returns the sorted union of lists.
+func sortedUnion(lists ...[]string) []string {
+	var out []string
+	for _, l := range lists {
+		out = append(out, l...)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// without returns list without the items of drop.
+func without(list, drop []string) []string {
+	return slices.DeleteFunc(slices.Clone(list), func(s string) bool { return slices.Contains(drop, s) })
 }
 
 // names returns the plan's package names.
@@ -92,13 +125,15 @@ var unattended = []string{"-o", "Dpkg::Options::=--force-confdef", "-o", "Dpkg::
 
 // releases returns release N (1.0.0, the default site) and N+1 (1.1.0,
 // with the dev instance's uWSGI sizing changed, so that both uWSGI
-// conffiles change), both publishing to repoURL.
+// conffiles change, and its Redis maxmemory, so that Redis alone of the
+// services restarts), both publishing to repoURL.
 func releases(t *testing.T, repoURL string) (release, release) {
 	t.Helper()
 	return release{version: "1.0.0", site: siteFile(t, repoURL)},
 		release{version: "1.1.0", site: siteFile(t, repoURL,
 			"      ui: {processes: 2, threads: 2}", "      ui: {processes: 3, threads: 2}",
-			"      api: {processes: 2, threads: 2}", "      api: {processes: 3, threads: 4}")}
+			"      api: {processes: 2, threads: 2}", "      api: {processes: 3, threads: 4}",
+			"      redis: {maxmemory: 256mb}", "      redis: {maxmemory: 300mb}")}
 }
 
 // TestLifecycleFileRepository takes the dev instance (one host, both
@@ -160,7 +195,9 @@ func installFromFile(t *testing.T, r *root, repoDir string, p plan) {
 	calls := r.calls()
 	assert.Equal(t, p.started, unitsBy(calls, "start"), "a fresh install starts every unit it enables")
 	assert.Subset(t, unitsBy(calls, "start"), []string{"invenio-ui.service", "invenio-api.service", "invenio-worker.service", "invenio-provision.service"})
-	assert.Equal(t, p.reconfigure, unitsBy(calls, "try-restart"), "Debian's daemons are restarted only if running")
+	assert.Equal(t, sortedUnion(p.reconfigure, p.onChange), unitsBy(calls, "try-restart"),
+		"Debian's daemons are restarted only if running, once with the package's settings")
+	assert.Subset(t, p.onChange, []string{"postgresql@15-main.service", "redis-server.service", "rabbitmq-server.service", "exim4.service"})
 	assert.Contains(t, unitsBy(calls, "try-restart"), "nginx.service")
 	assert.Empty(t, unitsBy(calls, "restart"), "nothing is restarted on a fresh install")
 	assert.Empty(t, unitsBy(calls, "stop"))
@@ -201,12 +238,22 @@ func upgrade(t *testing.T, r *root, key string, v2 release, repoDir string, p1, 
 	assert.False(t, r.exists(untouched+".dpkg-dist"))
 
 	calls := r.calls()
-	assert.Equal(t, p2.started, unitsBy(calls, "restart"), "an upgrade restarts every unit it started")
-	// invenio-setup.service alone is started: the oneshot that migrates the
-	// instance for the new version runs before the restarts (roles/setup.go).
-	assert.Equal(t, []string{roles.SetupUnit}, unitsBy(calls, "start"), "an upgrade restarts; it starts only the set-up")
+	assert.Equal(t, without(p2.started, p2.startedOnly), unitsBy(calls, "restart"), "an upgrade restarts every unit it started")
+	// The sessions' Redis is only started: it restarts when its settings
+	// change. invenio-setup.service, the oneshot that migrates the instance
+	// for the new version before the restarts (roles/setup.go), is static,
+	// which deb-systemd-invoke never starts: the postinst asks policy-rc.d
+	// itself (here it says no) and would start it with systemctl.
+	assert.Equal(t, p2.startedOnly, unitsBy(calls, "start"), "an upgrade restarts; it starts only the sessions' Redis")
+	assert.Contains(t, r.read(invocationLog), "policy-rc.d "+roles.SetupUnit+" start\n", "the upgrade asked to start the set-up")
+	assert.Equal(t, []string{"invenio-redis-sessions.service"}, p2.startedOnly)
 	assert.Empty(t, unitsBy(calls, "stop"), "an upgrade never stops units (no --no-restart-after-upgrade)")
-	assert.Equal(t, p2.reconfigure, unitsBy(calls, "try-restart"))
+	assert.Equal(t, sortedUnion(p2.reconfigure, []string{"redis-server.service"}), unitsBy(calls, "try-restart"),
+		"of the services, only Redis, whose maxmemory changed, is restarted: PostgreSQL, RabbitMQ, the search engine and Exim keep serving")
+	assert.NoFileExists(t, r.path(roles.DrainFlag), "the upgrade drained the host (idle: nothing served) and put it back")
+	for _, u := range p2.onChange {
+		assert.FileExists(t, r.path(roles.RestartState+"/"+u), "the settings %s runs with are recorded", u)
+	}
 }
 
 // remove removes the role packages (and, with --auto-remove, what came in
@@ -243,7 +290,8 @@ func reinstall(t *testing.T, r *root, p plan) {
 	calls := r.calls()
 	// dpkg passes the last configured version to postinst, so debhelper's
 	// snippet restarts rather than starts: either brings the units up.
-	assert.Equal(t, p.started, unitsBy(calls, "restart"))
+	assert.Equal(t, without(p.started, p.startedOnly), unitsBy(calls, "restart"))
+	assert.Equal(t, p.reconfigure, unitsBy(calls, "try-restart"), "settings unchanged since remove: no daemon restarts")
 }
 
 // standInRemoved are paths the stand-ins' purge removes, not ours: dpkg

@@ -186,6 +186,10 @@ func (r *root) calls() []call {
 		switch {
 		case len(f) >= 3 && f[0] == "deb-systemd-invoke":
 			out = append(out, call{action: f[1], units: f[2:]})
+		case len(f) == 3 && f[0] == "policy-rc.d" && f[1] == roles.SetupUnit:
+			// invenio-web's postinst asks policy-rc.d itself before it
+			// starts the (static) set-up unit with systemctl: no
+			// deb-systemd-invoke call goes with it.
 		case len(f) == 3 && f[0] == "policy-rc.d":
 			policy++
 		}
