@@ -21,6 +21,10 @@ GOTESTFLAGS ?=
 # Per-benchmark time; "Nx" runs N iterations.
 BENCHTIME ?= 1s
 BENCH ?= .
+# 1: make test bakes the default site's images and boots each to its kernel
+# (images/bake TestReleaseImagesBoot) and make bench times bakes
+# (BenchmarkBake); 0 leaves them out, visibly.
+IMAGE_BOOT ?= $(or $(INVENIO_INFRA_IMAGE_BOOT),1)
 # Packages for test, test-quick and bench, e.g. make test PKGS=./testing/...
 PKGS ?= ./...
 # Flags of `invenio-infra release`. The default site's application package
@@ -52,7 +56,7 @@ help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
 		awk 'BEGIN {FS = ":.*?## "}; {printf "  %-11s %s\n", $$1, $$2}'
 	@echo
-	@echo "variables: PKGS=$(PKGS) TEST_TIMEOUT=$(TEST_TIMEOUT) TEST_FUZZTIME=$(TEST_FUZZTIME) FUZZTIME=$(FUZZTIME) BENCHTIME=$(BENCHTIME) BENCH=$(BENCH) GOTESTFLAGS=$(GOTESTFLAGS) OUT=$(OUT) RELEASEFLAGS=$(RELEASEFLAGS) JOBS=$(JOBS)"
+	@echo "variables: PKGS=$(PKGS) TEST_TIMEOUT=$(TEST_TIMEOUT) TEST_FUZZTIME=$(TEST_FUZZTIME) FUZZTIME=$(FUZZTIME) BENCHTIME=$(BENCHTIME) BENCH=$(BENCH) GOTESTFLAGS=$(GOTESTFLAGS) IMAGE_BOOT=$(IMAGE_BOOT) OUT=$(OUT) RELEASEFLAGS=$(RELEASEFLAGS) JOBS=$(JOBS)"
 	@echo "caches (root filesystems, image base roots, packages): \$$INVENIO_INFRA_CACHE, else \$$XDG_CACHE_HOME/invenio-infra, else ~/.cache/invenio-infra"
 
 build: ## build bin/invenio-infra
@@ -62,7 +66,7 @@ deps: ## install the host tools (apt-get, --no-install-recommends; needs root if
 	scripts/install-deps
 
 test: deps ## run every test, slow ones too, strictly (a missing need fails), then each fuzz target for TEST_FUZZTIME: the README's test command
-	INVENIO_INFRA_SLOW=1 INVENIO_INFRA_STRICT=1 \
+	INVENIO_INFRA_SLOW=1 INVENIO_INFRA_STRICT=1 INVENIO_INFRA_IMAGE_BOOT=$(IMAGE_BOOT) \
 		$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(GOTESTFLAGS) $(PKGS)
 	@if [ '$(PKGS)' = ./... ]; then $(MAKE) --no-print-directory fuzz FUZZTIME=$(TEST_FUZZTIME); fi
 
@@ -76,7 +80,7 @@ test-quick: ## run the fast tests only (go test -short, no slow tests, missing t
 		$(GO) test -short $(GOTESTFLAGS) $(PKGS)
 
 bench: ## run the benchmarks and print their figures, and the last boot tests' (BENCH=regexp, BENCHTIME=1s or Nx)
-	INVENIO_INFRA_SLOW=1 \
+	INVENIO_INFRA_SLOW=1 INVENIO_INFRA_IMAGE_BOOT=$(IMAGE_BOOT) \
 		$(GO) test -run '^$$' -bench '$(BENCH)' -benchtime $(BENCHTIME) -benchmem -timeout $(TEST_TIMEOUT) $(GOTESTFLAGS) $(PKGS)
 	@# Whole-VM boots take minutes each under TCG: they are measured once, by
 	@# the boot-test jobs (`invenio-infra boot-test`), not again here.

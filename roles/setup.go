@@ -29,7 +29,13 @@ type setupConfig struct {
 	DemoData  bool   `json:"demo_data"`
 	Backups   int    `json:"backups"`
 	BackupDir string `json:"backup_dir"`
+	Python    string `json:"python"`
+	CLISteps  string `json:"cli_steps"`
 }
+
+// cliSteps is the program invenio-setup runs the steps' invenio commands
+// with, in one process of the application's Python.
+const cliSteps = "/usr/lib/invenio/invenio_cli_steps.py"
 
 // setupUnitData is the data of the unit.
 type setupUnitData struct {
@@ -57,6 +63,7 @@ func setupForWeb(c *Context) webSetup {
 	cfg, err := json.MarshalIndent(setupConfig{
 		Instance: c.Instance.Name, Package: app.Package, Files: c.Site.FilesDir(), Location: FilesLocation,
 		DemoData: app.DemoData, Backups: app.BackupsKept(), BackupDir: BackupDir,
+		Python: app.Virtualenv + "/bin/python3", CLISteps: cliSteps,
 	}, "", "  ")
 	if err != nil {
 		panic(err) // plain strings, numbers and booleans always marshal
@@ -66,9 +73,14 @@ func setupForWeb(c *Context) webSetup {
 	if err != nil {
 		panic(err) // embedded by construction
 	}
+	steps, err := templateFS.ReadFile("templates/invenio_cli_steps.py")
+	if err != nil {
+		panic(err) // embedded by construction
+	}
 	return webSetup{
 		files: []packaging.File{
 			{Path: "/usr/sbin/invenio-setup", Mode: 0o755, Body: script},
+			{Path: cliSteps, Mode: 0o644, Body: steps},
 			{Path: "/etc/invenio/setup.json", Mode: 0o644, Body: append(cfg, '\n')},
 			unitFile(SetupUnit, "invenio-setup.service.tmpl", data),
 			manPage("invenio-setup", 8, "invenio-setup.8.tmpl", data),

@@ -51,7 +51,10 @@ func TestSetupConfigFromSite(t *testing.T) {
 	assert.Equal(t, map[string]any{
 		"instance": "test", "package": "invenio-app-tugraz", "files": "/storage/invenio files",
 		"location": roles.FilesLocation, "demo_data": true, "backups": float64(3), "backup_dir": roles.BackupDir,
+		"python": "/opt/invenio/venv/bin/python3", "cli_steps": "/usr/lib/invenio/invenio_cli_steps.py",
 	}, cfg)
+	assert.Contains(t, file(t, planned(t, s, "test")["invenio-web"], cfg["cli_steps"].(string)), "def main(argv):",
+		"invenio-web ships the program setup.json names")
 }
 
 // TestSetupScriptParses compiles invenio-setup with Debian's python3 and

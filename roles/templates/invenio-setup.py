@@ -89,7 +89,7 @@ def say(msg):
 def load_config(path):
     with open(path, encoding="utf-8") as f:
         cfg = json.load(f)
-    for key in ("instance", "package", "files", "location", "backup_dir"):
+    for key in ("instance", "package", "files", "location", "backup_dir", "python", "cli_steps"):
         if not cfg.get(key):
             raise Failed("%s: %s is missing" % (path, key))
     cfg["backups"] = int(cfg.get("backups") or 5)
@@ -153,13 +153,69 @@ def lock(conn):
     query(conn, "SELECT pg_advisory_lock(%s)", LOCK)
 
 
-def invenio(*args, shown=None):
-    """Run an invenio command; Failed with its exit status on failure."""
-    line = "invenio " + " ".join(shlex.quote(a) for a in (shown or args))
-    say("running " + line)
-    res = subprocess.run(["invenio", *args], check=False)
-    if res.returncode != 0:
-        raise Failed("%s exited with status %d" % (line, res.returncode))
+class Invenio:
+    """The invenio command, run step after step in one process of the application.
+
+    The first step starts cfg's "cli_steps" program with the application's
+    Python (cfg's "python"); each step is one JSON line on its input and one status line
+    back, so the application is imported and created once for all steps
+    (and the admin's password is never on a command line).
+    """
+
+    def __init__(self, cfg):
+        self.python = cfg["python"]
+        self.program = cfg["cli_steps"]
+        self.proc = None
+        self.results = None
+
+    def __call__(self, *args, shown=None):
+        """Run invenio ARGS; Failed with its exit status on failure."""
+        line = "invenio " + " ".join(shlex.quote(a) for a in (shown or args))
+        say("running " + line)
+        start = time.monotonic()
+        status = self.run(list(args), line)
+        if status != 0:
+            raise Failed("%s exited with status %d" % (line, status))
+        say("finished %s in %.1fs" % (line, time.monotonic() - start))
+
+    def run(self, args, line):
+        if self.proc is None:
+            self.start()
+        try:
+            self.proc.stdin.write(json.dumps(args) + "\n")
+            self.proc.stdin.flush()
+            answer = self.results.readline()
+        except BrokenPipeError:
+            answer = ""
+        if not answer:
+            status = self.proc.wait()
+            self.proc = None
+            raise Failed("%s: the application's process (%s) ended with status %d before it answered"
+                         % (line, self.program, status))
+        return int(json.loads(answer)["status"])
+
+    def start(self):
+        read, write = os.pipe()
+        try:
+            self.proc = subprocess.Popen([self.python, "-I", self.program, str(write)], stdin=subprocess.PIPE,
+                                         pass_fds=(write,), text=True, encoding="utf-8")
+        except OSError as err:
+            os.close(read)
+            raise Failed("cannot start %s with %s: %s" % (self.program, self.python, err))
+        finally:
+            os.close(write)
+        self.results = os.fdopen(read, encoding="utf-8")
+
+    def close(self):
+        """End the application's process (at the end of its input)."""
+        if self.proc is None:
+            return
+        self.proc.stdin.close()
+        status = self.proc.wait()
+        self.results.close()
+        self.proc = None
+        if status != 0:
+            say("the application's process ended with status %d" % status)
 
 
 def setup_steps(cfg):
@@ -197,7 +253,7 @@ def files_dir(path):
                      % (path, os.environ.get("USER", "invenio"), err))
 
 
-def set_up(conn, cfg, version):
+def set_up(conn, cfg, version, invenio):
     done = {r[0] for r in query(conn, "SELECT step FROM invenio_infra_setup_steps")}
     if not done and query(conn, "SELECT to_regclass('alembic_version')")[0][0] is not None:
         # db create would stamp an existing schema at every head, skipping its migrations.
@@ -251,7 +307,7 @@ def prune(cfg):
         os.unlink(old)
 
 
-def upgrade(conn, cfg, old, new):
+def upgrade(conn, cfg, old, new, invenio):
     say("upgrading the %s instance from %s to %s" % (cfg["instance"], old, new))
     backup = pg_dump(cfg, old, new)
     try:
@@ -304,12 +360,16 @@ def run(cfg, wait):
         lock(conn)
         query(conn, SCHEMA)
         is_set_up, at = recorded(conn)
-        if not is_set_up:
-            set_up(conn, cfg, version)
-        elif at == version:
-            say("another host did the work: the %s instance is at version %s: nothing to do" % (cfg["instance"], version))
-        else:
-            upgrade(conn, cfg, at, version)
+        invenio = Invenio(cfg)
+        try:
+            if not is_set_up:
+                set_up(conn, cfg, version, invenio)
+            elif at == version:
+                say("another host did the work: the %s instance is at version %s: nothing to do" % (cfg["instance"], version))
+            else:
+                upgrade(conn, cfg, at, version, invenio)
+        finally:
+            invenio.close()
         remember(version)
     finally:
         conn.close()  # ends the session and with it the lock
