@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"gitlab.tugraz.at/invenio/invenio-infra/images/seed"
@@ -66,8 +67,32 @@ func (t *Test) setupOnceCheck() check {
 			return err
 		}
 		fmt.Fprintf(out, "set up once, by %s; the database records:\n%s", host, rows)
+		if n, total, slowest := setupTimes(journals[host]); n > 0 {
+			t.figure("set-up on %s: %d invenio commands in %.1fs (slowest: %s)", host, n, total, slowest)
+		}
 		return nil
 	}
+}
+
+// finishedStep is invenio-setup's line after each invenio command it ran.
+var finishedStep = regexp.MustCompile(`(?m)^invenio-setup: finished (invenio .*) in ([0-9]+(?:\.[0-9]+)?)s$`)
+
+// setupTimes sums the invenio commands' times in a set-up journal: how
+// many, their total in seconds and the slowest with its time.
+func setupTimes(journal string) (n int, total float64, slowest string) {
+	most := -1.0
+	for _, m := range finishedStep.FindAllStringSubmatch(journal, -1) {
+		secs, err := strconv.ParseFloat(m[2], 64)
+		if err != nil {
+			continue // the pattern admits only numbers
+		}
+		n++
+		total += secs
+		if secs > most {
+			most, slowest = secs, fmt.Sprintf("%s %.1fs", m[1], secs)
+		}
+	}
+	return n, total, slowest
 }
 
 // setUpOnce checks the journals of the web hosts (by name) and the rows of

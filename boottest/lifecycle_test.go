@@ -34,6 +34,21 @@ func TestSetUpOnce(t *testing.T) {
 	assert.Equal(t, "invenio01-prod", host)
 }
 
+func TestSetupTimes(t *testing.T) {
+	journal := didSetUp +
+		"invenio-setup: running invenio db create\n" +
+		"invenio-setup: finished invenio db create in 12.5s\n" +
+		"invenio-setup: finished invenio users create a@b --password '***' --active in 3s\n" +
+		"invenio-setup: finished nothing in particular\n"
+	n, total, slowest := setupTimes(journal)
+	assert.Equal(t, 2, n)
+	assert.InDelta(t, 15.5, total, 1e-9)
+	assert.Equal(t, "invenio db create 12.5s", slowest)
+
+	n, _, _ = setupTimes(later)
+	assert.Zero(t, n, "a host that had nothing to do ran no command")
+}
+
 func TestSetUpOnceRefuses(t *testing.T) {
 	for name, tt := range map[string]struct {
 		journals map[string]string
