@@ -154,9 +154,8 @@ func TestReleaseImagesBoot(t *testing.T) {
 		t.Run("oci", func(t *testing.T) { ociImage(t, out) })
 	}
 	report(t, "image-release.txt", append([]string{
-		"# invenio-infra release --instance " + strings.Join(instances, ",") + " --app-fixture --stand-ins: bakes, then boots " +
-			"(SeaBIOS raw, OVMF qcow2) to the login prompt and the seed's check; ready = the last role unit active, " +
-			"in seconds after the kernel started",
+		"# invenio-infra release --instance " + strings.Join(instances, ",") + " --app-fixture --stand-ins: bakes, then starts " +
+			"each image (SeaBIOS raw, OVMF qcow2) to its kernel; seconds from power-on to the kernel's first line",
 		"# accelerator: " + accel.String(),
 	}, r.lines...))
 }
