@@ -3,6 +3,7 @@ package fixtureapp_test
 import (
 	"bufio"
 	"encoding/json"
+	"io"
 	"os"
 	"strings"
 	"testing"
@@ -81,4 +82,49 @@ func TestCLIStepsUsage(t *testing.T) {
 	out, err := python(t.TempDir(), nil, cliSteps).CombinedOutput()
 	require.Error(t, err)
 	assert.Contains(t, string(out), "usage: invenio_cli_steps.py FD")
+}
+
+// setupCommands is as many commands as invenio-setup runs for a set-up
+// (alembic heads stands in for each: it needs no database, so the figure
+// is what loading the application costs, not what the commands do).
+const setupCommands = 12
+
+// BenchmarkSetupCommands compares the two ways invenio-setup could run a
+// set-up's commands: the invenio console script once per command (as
+// before invenio_cli_steps.py) and every command in one process. The
+// difference is the application's import and creation per command; under
+// TCG every second here is ten or more.
+func BenchmarkSetupCommands(b *testing.B) {
+	needPython(b)
+	site := sitePackages(b, fixtureapp.Release1, false)
+	b.Run("a-process-each", func(b *testing.B) {
+		for b.Loop() {
+			for range setupCommands {
+				cmd := python(site, nil, "-c", "import sys; from invenio_app.cli import cli; sys.exit(cli())", "alembic", "heads")
+				if out, err := cmd.CombinedOutput(); err != nil {
+					b.Fatalf("invenio alembic heads: %v\n%s", err, out)
+				}
+			}
+		}
+	})
+	b.Run("one-process", func(b *testing.B) {
+		var in strings.Builder
+		for range setupCommands {
+			in.WriteString(`["alembic", "heads"]` + "\n")
+		}
+		for b.Loop() {
+			results, write, err := os.Pipe()
+			require.NoError(b, err)
+			cmd := python(site, nil, cliSteps, "3")
+			cmd.ExtraFiles = []*os.File{write}
+			cmd.Stdin = strings.NewReader(in.String())
+			out, err := cmd.CombinedOutput()
+			write.Close()
+			require.NoError(b, err, string(out))
+			got, err := io.ReadAll(results)
+			results.Close()
+			require.NoError(b, err)
+			require.Equal(b, setupCommands, strings.Count(string(got), `{"status": 0}`), string(out))
+		}
+	})
 }

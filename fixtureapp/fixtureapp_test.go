@@ -22,7 +22,7 @@ import (
 
 // needPython gates on Debian's python3 with the libraries the application
 // imports (scripts/install-deps installs them).
-func needPython(t *testing.T) {
+func needPython(t testing.TB) {
 	t.Helper()
 	need.Tool(t, fixtureapp.Python)
 	out, err := exec.Command(fixtureapp.Python, "-c", "import flask, celery, psycopg2, redis, sqlalchemy, alembic, kombu").CombinedOutput()
@@ -38,7 +38,7 @@ func needPython(t *testing.T) {
 // sitePackages writes release r's package tree into a new directory, as it
 // lies in a virtualenv's site-packages: with its dist-info directory unless
 // dropDistInfo.
-func sitePackages(t *testing.T, r fixtureapp.Release, dropDistInfo bool) string {
+func sitePackages(t testing.TB, r fixtureapp.Release, dropDistInfo bool) string {
 	t.Helper()
 	dir := t.TempDir()
 	require.NoError(t, os.CopyFS(dir, fixtureapp.Files(r)))
