@@ -29,12 +29,11 @@ type setupConfig struct {
 	DemoData  bool   `json:"demo_data"`
 	Backups   int    `json:"backups"`
 	BackupDir string `json:"backup_dir"`
-	Python    string `json:"python"`
-	CLISteps  string `json:"cli_steps"`
 }
 
 // cliSteps is the program invenio-setup runs the steps' invenio commands
-// with, in one process of the application's Python.
+// with, in one process of the application's Python (invenio-setup's
+// CLI_STEPS names the same path).
 const cliSteps = "/usr/lib/invenio/invenio_cli_steps.py"
 
 // setupUnitData is the data of the unit.
@@ -63,7 +62,6 @@ func setupForWeb(c *Context) webSetup {
 	cfg, err := json.MarshalIndent(setupConfig{
 		Instance: c.Instance.Name, Package: app.Package, Files: c.Site.FilesDir(), Location: FilesLocation,
 		DemoData: app.DemoData, Backups: app.BackupsKept(), BackupDir: BackupDir,
-		Python: app.Virtualenv + "/bin/python3", CLISteps: cliSteps,
 	}, "", "  ")
 	if err != nil {
 		panic(err) // plain strings, numbers and booleans always marshal

@@ -36,6 +36,7 @@ import glob
 import json
 import os
 import shlex
+import shutil
 import socket
 import subprocess
 import sys
@@ -45,6 +46,11 @@ import urllib.parse
 import psycopg2
 
 CONFIG = "/etc/invenio/setup.json"
+
+# What runs the steps' invenio commands in one process of the application
+# (shipped by invenio-web beside this script; not a setting, so not in the
+# conffile CONFIG, which an admin's edit keeps across upgrades).
+CLI_STEPS = "/usr/lib/invenio/invenio_cli_steps.py"
 
 # The version this host last found the instance at (a cache, never the
 # truth): when the database does not answer and the installed version is
@@ -89,7 +95,7 @@ def say(msg):
 def load_config(path):
     with open(path, encoding="utf-8") as f:
         cfg = json.load(f)
-    for key in ("instance", "package", "files", "location", "backup_dir", "python", "cli_steps"):
+    for key in ("instance", "package", "files", "location", "backup_dir"):
         if not cfg.get(key):
             raise Failed("%s: %s is missing" % (path, key))
     cfg["backups"] = int(cfg.get("backups") or 5)
@@ -156,15 +162,15 @@ def lock(conn):
 class Invenio:
     """The invenio command, run step after step in one process of the application.
 
-    The first step starts cfg's "cli_steps" program with the application's
-    Python (cfg's "python"); each step is one JSON line on its input and one status line
-    back, so the application is imported and created once for all steps
-    (and the admin's password is never on a command line).
+    The first step starts CLI_STEPS with the application's Python, the
+    python3 beside the invenio command on PATH (invenio-run puts the
+    virtualenv's bin first); each step is one JSON line on its input and one
+    status line back, so the application is imported and created once for
+    all steps (and the admin's password is never on a command line).
     """
 
-    def __init__(self, cfg):
-        self.python = cfg["python"]
-        self.program = cfg["cli_steps"]
+    def __init__(self):
+        self.program = CLI_STEPS
         self.proc = None
         self.results = None
 
@@ -195,13 +201,17 @@ class Invenio:
         return int(json.loads(answer)["status"])
 
     def start(self):
+        command = shutil.which("invenio")
+        if command is None:
+            raise Failed("no invenio command on PATH (%s): run through invenio-run" % os.environ.get("PATH", ""))
+        python = os.path.join(os.path.dirname(command), "python3")
         read, write = os.pipe()
         try:
-            self.proc = subprocess.Popen([self.python, "-I", self.program, str(write)], stdin=subprocess.PIPE,
+            self.proc = subprocess.Popen([python, "-I", self.program, str(write)], stdin=subprocess.PIPE,
                                          pass_fds=(write,), text=True, encoding="utf-8")
         except OSError as err:
             os.close(read)
-            raise Failed("cannot start %s with %s: %s" % (self.program, self.python, err))
+            raise Failed("cannot start %s with %s: %s" % (self.program, python, err))
         finally:
             os.close(write)
         self.results = os.fdopen(read, encoding="utf-8")
@@ -360,7 +370,7 @@ def run(cfg, wait):
         lock(conn)
         query(conn, SCHEMA)
         is_set_up, at = recorded(conn)
-        invenio = Invenio(cfg)
+        invenio = Invenio()
         try:
             if not is_set_up:
                 set_up(conn, cfg, version, invenio)
