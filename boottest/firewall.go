@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"gitlab.tugraz.at/invenio/invenio-infra/internal/escape"
@@ -37,15 +38,25 @@ func (t *Test) firewallCheck() check {
 				problems = append(problems, g.Host.Name+": no invenio table in the ruleset")
 			}
 		}
+		// The test client's connections to closed ports each wait
+		// closedWait for an answer that never comes: made at once.
+		var dials []dial
 		for _, p := range ports {
-			err := t.dialFrom(ctx, t.plan.Client, svc.addr(), p.Port)
-			fmt.Fprintf(out, "%s → %s:%d (%s): %s\n", t.plan.Client, svc.Host.Name, p.Port, p.What, result(err))
-			if err == nil {
+			dials = append(dials, dial{t.plan.Client, svc.addr(), p.Port})
+		}
+		for _, w := range t.webGuests() {
+			dials = append(dials, dial{t.plan.Client, w.addr(), topology.WebPort}, dial{t.plan.LB, w.addr(), topology.WebPort})
+		}
+		errs := t.dialAll(ctx, dials)
+		for i, p := range ports {
+			fmt.Fprintf(out, "%s → %s:%d (%s): %s\n", t.plan.Client, svc.Host.Name, p.Port, p.What, result(errs[i]))
+			if errs[i] == nil {
 				problems = append(problems, fmt.Sprintf("%s (%d) open to the test client", p.What, p.Port))
 			}
 		}
-		for _, w := range t.webGuests() {
-			problems = append(problems, t.nginxOnlyFromLB(ctx, w, out)...)
+		for i, w := range t.webGuests() {
+			k := len(ports) + 2*i
+			problems = append(problems, t.nginxOnlyFromLB(w, errs[k], errs[k+1], out)...)
 			problems = append(problems, t.portsOpenFrom(ctx, w, svc.addr(), ports, out)...)
 		}
 		if len(problems) > 0 {
@@ -65,18 +76,17 @@ func (t *Test) servicePorts(svc *guest) []roles.ServicePort {
 	return ports
 }
 
-// nginxOnlyFromLB checks that web host w's :8080 is closed to the test
-// client and open to the load balancer's address.
-func (t *Test) nginxOnlyFromLB(ctx context.Context, w *guest, out io.Writer) []string {
+// nginxOnlyFromLB reports what the connections to web host w's :8080 from
+// the test client (fromClient) and from the load balancer's address
+// (fromLB) found: closed to the first, open to the second.
+func (t *Test) nginxOnlyFromLB(w *guest, fromClient, fromLB error, out io.Writer) []string {
 	var problems []string
-	err := t.dialFrom(ctx, t.plan.Client, w.addr(), topology.WebPort)
-	fmt.Fprintf(out, "%s → %s:%d (NGINX): %s\n", t.plan.Client, w.Host.Name, topology.WebPort, result(err))
-	if err == nil && len(t.site.LoadBalancerFor(t.in).Addresses) > 0 {
+	fmt.Fprintf(out, "%s → %s:%d (NGINX): %s\n", t.plan.Client, w.Host.Name, topology.WebPort, result(fromClient))
+	if fromClient == nil && len(t.site.LoadBalancerFor(t.in).Addresses) > 0 {
 		problems = append(problems, w.Host.Name+": NGINX open to the test client")
 	}
-	err = t.dialFrom(ctx, t.plan.LB, w.addr(), topology.WebPort)
-	fmt.Fprintf(out, "%s → %s:%d (NGINX, from the load balancer's address): %s\n", t.plan.LB, w.Host.Name, topology.WebPort, result(err))
-	if err != nil {
+	fmt.Fprintf(out, "%s → %s:%d (NGINX, from the load balancer's address): %s\n", t.plan.LB, w.Host.Name, topology.WebPort, result(fromLB))
+	if fromLB != nil {
 		problems = append(problems, w.Host.Name+": NGINX closed to the load balancer")
 	}
 	return problems
@@ -109,6 +119,28 @@ func (t *Test) portsOpenFrom(ctx context.Context, g *guest, addr netip.Addr, por
 		}
 	}
 	return problems
+}
+
+// dial is one connection attempt of dialAll.
+type dial struct {
+	from, to netip.Addr
+	port     int
+}
+
+// dialAll makes every connection attempt at once (dialFrom) and returns
+// their results in order.
+func (t *Test) dialAll(ctx context.Context, dials []dial) []error {
+	errs := make([]error, len(dials))
+	var wg sync.WaitGroup
+	for i, d := range dials {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = t.dialFrom(ctx, d.from, d.to, d.port)
+		}()
+	}
+	wg.Wait()
+	return errs
 }
 
 // dialFrom connects from a local address of the test's namespace to

@@ -49,6 +49,14 @@ func (t *Test) rebootCheck() check {
 		if ci != "disabled" {
 			return fmt.Errorf("cloud-init ran again after the first boot: the seed did not write %s", seed.DisabledPath)
 		}
+		// RabbitMQ is stopped by SIGTERM, not by a second Erlang VM
+		// (rabbitmqctl): the stop must be clean and is a figure.
+		stop, err := svc.previousStop(ctx, "rabbitmq-server.service")
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "%s: rabbitmq-server.service stopped cleanly in %.1fs during the reboot\n", svc.Host.Name, stop.Seconds())
+		t.figure("%s reboot: rabbitmq-server stopped cleanly in %.1fs", svc.Host.Name, stop.Seconds())
 		err = poll(ctx, recoveryTimeout, 2*time.Second, func() error {
 			if err := t.writeRecord(ctx, io.Discard); err != nil {
 				return err

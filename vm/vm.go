@@ -105,6 +105,8 @@ func Args(c Config) ([]string, error) {
 	}
 	if c.Accel == KVM {
 		a = append(a, "-cpu", "host")
+	} else {
+		a = append(a, "-cpu", TCGCPU)
 	}
 	a = append(a, "-nodefaults", "-display", "none")
 	if !c.Reboot {
@@ -129,6 +131,13 @@ func Args(c Config) ([]string, error) {
 		"-qmp", "unix:"+escape(c.QMPSocket)+",server=on,wait=off")
 	return append(a, c.Extra...), nil
 }
+
+// TCGCPU is the CPU model of guests under TCG: QEMU's default, qemu64,
+// without AMD's virtualization extension. qemu64 advertises SVM, so udev in
+// every guest loaded kvm and kvm_amd at boot, seconds of emulated CPU for
+// modules no production VM loads (nested virtualization is off on the
+// hypervisors these images run on, and the roles run no VMs).
+const TCGCPU = "qemu64,-svm"
 
 // check reports what is missing from c.
 func (c Config) check() error {

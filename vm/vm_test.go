@@ -27,7 +27,7 @@ func TestArgsBIOS(t *testing.T) {
 	})
 	require.NoError(t, err)
 	assert.Equal(t, []string{
-		"-machine", "q35", "-accel", "tcg", "-m", "1024", "-smp", "2",
+		"-machine", "q35", "-accel", "tcg", "-m", "1024", "-smp", "2", "-cpu", "qemu64,-svm",
 		"-nodefaults", "-display", "none", "-no-reboot",
 		"-drive", "if=virtio,format=qcow2,file=/w/disk.qcow2",
 		"-drive", "if=virtio,format=raw,readonly=on,file=/w/seed.img",

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -152,4 +153,24 @@ func TestHostKeyTypes(t *testing.T) {
 	made, err := os.ReadFile(log)
 	require.NoError(t, err)
 	assert.Equal(t, "-q -N  -t ecdsa -f "+dir+"/ssh_host_ecdsa_key\n", string(made))
+}
+
+// TestCloudInitStages checks the image's cloud-init stages: the config
+// stage has no module and its unit is masked (MaskedUnits); the final stage
+// runs the modules that stage had, runcmd before scripts-user, which runs
+// the script runcmd writes (the seed's last step, seed.DisabledPath).
+func TestCloudInitStages(t *testing.T) {
+	var cfg struct {
+		Init   []string `yaml:"cloud_init_modules"`
+		Config []string `yaml:"cloud_config_modules"`
+		Final  []string `yaml:"cloud_final_modules"`
+	}
+	require.NoError(t, yaml.Unmarshal([]byte(seed.ImageCloudConfig), &cfg))
+	assert.Empty(t, cfg.Config)
+	assert.Contains(t, MaskedUnits, "cloud-config.service")
+	for _, m := range []string{"set-passwords", "runcmd", "scripts-user"} {
+		assert.Contains(t, cfg.Final, m)
+	}
+	assert.Less(t, slices.Index(cfg.Final, "runcmd"), slices.Index(cfg.Final, "scripts-user"))
+	assert.Contains(t, cfg.Init, "write-files", "the seed's files must exist before the roles' units start")
 }

@@ -279,11 +279,16 @@ func (l layer) configure(ctx context.Context) error {
 	if _, err := chroot(ctx, l.root, "systemctl", "enable", "systemd-networkd.service", "systemd-resolved.service", snakeoilService); err != nil {
 		return err
 	}
-	// e2scrub_reap removes e2scrub's stale LVM snapshots; the images have
-	// no LVM, and at boot it costs minutes of CPU under emulation.
-	_, err := chroot(ctx, l.root, "systemctl", "mask", "e2scrub_reap.service")
+	_, err := chroot(ctx, l.root, append([]string{"systemctl", "mask"}, MaskedUnits...)...)
 	return err
 }
+
+// MaskedUnits are the units every image masks, each a first boot's cost
+// for nothing: e2scrub_reap removes e2scrub's stale LVM snapshots, and the
+// images have no LVM (minutes of CPU under emulation); cloud-config.service
+// would start cloud-init's Python for a stage with no modules, as
+// seed.ImageCloudConfig runs that stage's modules in the final stage.
+var MaskedUnits = []string{"e2scrub_reap.service", "cloud-config.service"}
 
 // finish removes what only the bake needed: policy-rc.d, the bake's
 // sources and files.

@@ -233,7 +233,7 @@ const DisabledPath = "/etc/cloud/cloud-init.disabled"
 // A seed is applied once: its last step, in cloud-init's final stage,
 // writes DisabledPath, so later boots neither read the seed again (it holds
 // secrets; the host's files are the truth from then on) nor spend time in
-// cloud-init's four Python stages. Removing the file runs cloud-init again.
+// cloud-init's Python stages. Removing the file runs cloud-init again.
 //
 // The files are written by cloud-init's write_files module in its network
 // stage (cloud-init.service, ordered before sysinit.target), so they exist
@@ -369,7 +369,12 @@ func marshal(header string, v any) ([]byte, error) {
 // (cloud-init's default, en_US.UTF-8, needs generated locales, or its
 // locale module fails), makes only Ed25519 and ECDSA host keys (no RSA
 // key: bake.HostKeyTypes, which sshd serves), and runs only the
-// modules the seeds need.
+// modules the seeds need, in two of cloud-init's three module stages: the
+// config stage's two modules (set-passwords, runcmd, which only writes the
+// script that scripts-user runs) run first in the final stage, which
+// starts as late, so the image masks cloud-config.service
+// (bake.MaskedUnits) instead of spending a Python start-up of cloud-init
+// on an empty stage.
 const ImageCloudConfig = `# Made by invenio-infra: the image gets its seed from a NoCloud disk.
 datasource_list: [NoCloud, None]
 system_info:
@@ -381,6 +386,8 @@ ssh_genkeytypes: [ed25519, ecdsa]
 # minute and more under emulation) and some would change the image (apt
 # sources, grub's debconf, locales).
 cloud_init_modules: [seed_random, bootcmd, write-files, growpart, resizefs, set_hostname, update_hostname, update_etc_hosts, users-groups, ssh]
-cloud_config_modules: [set-passwords, runcmd]
-cloud_final_modules: [write-files-deferred, scripts-per-once, scripts-per-boot, scripts-per-instance, scripts-user, ssh-authkey-fingerprints, keys-to-console, final-message]
+# The config stage is empty and its unit masked: its modules run first in
+# the final stage.
+cloud_config_modules: []
+cloud_final_modules: [set-passwords, runcmd, write-files-deferred, scripts-per-once, scripts-per-boot, scripts-per-instance, scripts-user, ssh-authkey-fingerprints, keys-to-console, final-message]
 `
