@@ -179,7 +179,8 @@ func (t *Test) taskCheck() check {
 }
 
 // beatCheck waits for beat's heartbeat and requires it from the beat host
-// only.
+// only, and beat's units (Celery beat, InvenioRDM's jobs beat) active there
+// and on no other web host.
 func (t *Test) beatCheck() check {
 	return func(ctx context.Context, out io.Writer) error {
 		var beat struct {
@@ -202,10 +203,19 @@ func (t *Test) beatCheck() check {
 		if err := poll(ctx, 2*time.Minute, 2*time.Second, read); err != nil {
 			return err
 		}
-		// Give a second beat, if one ran, the time to show up too.
-		time.Sleep(15 * time.Second)
-		if err := read(); err != nil {
-			return err
+		// A second beat shows in the heartbeats of the last minute only
+		// if it has run that long: the units say at once where one runs.
+		want := t.beatHost()
+		for _, g := range t.webGuests() {
+			active, err := g.run(ctx, "systemctl list-units --state=active --plain --no-legend 'invenio-*beat.service' | awk '{print $1}'")
+			if err != nil {
+				return err
+			}
+			units := strings.Fields(active)
+			fmt.Fprintf(out, "%s: beat units active: %v\n", g.Host.Name, units)
+			if (len(units) > 0) != (g.Host.Name == want) {
+				return fmt.Errorf("%s: beat units active: %v; beat must run on %s only", g.Host.Name, units, want)
+			}
 		}
 		var hosts []string
 		for h := range beat.Hosts {
@@ -213,7 +223,6 @@ func (t *Test) beatCheck() check {
 		}
 		slices.Sort(hosts)
 		fmt.Fprintf(out, "heartbeats from: %v\n", hosts)
-		want := t.beatHost()
 		if len(hosts) != 1 || hosts[0] != want {
 			return fmt.Errorf("beat runs on %v, want exactly %s", hosts, want)
 		}
