@@ -63,7 +63,11 @@ func (t *Test) checks(ctx context.Context) {
 	t.run(ctx, suite, "drain: invenio-drain takes a web host out of the load balancer and back, no request lost", nil, t.drainCheck())
 	t.run(ctx, suite, "services host reboot: web tier recovers untouched", nil, t.rebootCheck())
 	if t.opts.UpgradeTo != "" {
+		start := time.Now()
 		t.upgradeChecks(ctx)
+		t.mu.Lock()
+		t.upgradeTook = time.Since(start)
+		t.mu.Unlock()
 	}
 	t.run(ctx, suite, "failover: a web host powered off, requests keep succeeding", nil, t.failoverCheck())
 }

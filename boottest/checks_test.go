@@ -86,4 +86,9 @@ func TestResultFigures(t *testing.T) {
 		assert.Contains(t, res.Figures[1], fmt.Sprintf("whole instance test (%d hosts, tcg): ", tc.hosts))
 		assert.True(t, strings.HasSuffix(res.Figures[1], "0 passed, 0 failed, 0 skipped "+tc.want), res.Figures[1])
 	}
+	// With the rolling upgrade, the time without it is held against the
+	// target too.
+	tt := &Test{runner: &junit.Runner{}, accel: vm.Choice{Accel: vm.TCG}, guests: []*guest{{}, {}, {}}, upgradeTook: 200 * time.Second}
+	res := tt.result(time.Now().Add(-500 * time.Second))
+	assert.Regexp(t, `^whole instance test \(3 hosts, tcg\): 500\.\ds, 0 passed, 0 failed, 0 skipped; 300\.\ds without the rolling upgrade's 200\.0s \(target 6m0s\)$`, res.Figures[0])
 }
