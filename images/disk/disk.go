@@ -233,7 +233,8 @@ func (a *assembly) makeRoot() error {
 		return err
 	}
 	args := Mke2fsArgs(a.o.Root, img, a.res.RootUUID, DeriveUUID(a.o.seed(), "root-hash"), size)
-	if err := run(a.ctx, mke2fsEnv(conf, a.o.Epoch), "", "mke2fs", args...); err != nil {
+	name, args := unsynced("mke2fs", args...)
+	if err := run(a.ctx, mke2fsEnv(conf, a.o.Epoch), "", name, args...); err != nil {
 		return err
 	}
 	return a.clampTimes(img)
@@ -249,7 +250,8 @@ func (a *assembly) clampTimes(img string) error {
 	if err := os.WriteFile(cmds, []byte(script), 0o644); err != nil {
 		return err
 	}
-	out, err := output(a.ctx, []string{fakeTime(a.o.Epoch)}, "debugfs", "-w", "-f", cmds, img)
+	name, args := unsynced("debugfs", "-w", "-f", cmds, img)
+	out, err := output(a.ctx, []string{fakeTime(a.o.Epoch)}, name, args...)
 	if err != nil {
 		return err
 	}

@@ -294,3 +294,18 @@ func TestClampScript(t *testing.T) {
 
 	assert.Equal(t, []string{"sif: File not found by ext2_lookup"}, debugfsProblems("debugfs 1.47.0 (5-Feb-2023)\ndebugfs: sif \"/x\" atime @1\nsif: File not found by ext2_lookup\n"))
 }
+
+// TestUnsynced checks that the intermediate files' tools run under
+// eatmydata when the host has it, and as they are when it does not.
+func TestUnsynced(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("PATH", dir)
+	name, args := unsynced("mke2fs", "-q", "root.ext4")
+	assert.Equal(t, "mke2fs", name)
+	assert.Equal(t, []string{"-q", "root.ext4"}, args)
+
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "eatmydata"), []byte("#!/bin/sh\nexec \"$@\"\n"), 0o755))
+	name, args = unsynced("mke2fs", "-q", "root.ext4")
+	assert.Equal(t, filepath.Join(dir, "eatmydata"), name)
+	assert.Equal(t, []string{"mke2fs", "-q", "root.ext4"}, args)
+}
