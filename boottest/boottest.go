@@ -322,19 +322,14 @@ func (t *Test) boot(ctx context.Context) error {
 		}
 		t.log.Info("powered on", "host", g.Host.Name, "image", filepath.Base(g.Image), "memory_mib", g.Memory, "cpus", t.cpus(g))
 	}
-	var wg sync.WaitGroup
-	errs := make([]error, len(t.guests))
-	for i, g := range t.guests {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = g.waitReady(ctx, max(t.opts.BootTimeout, t.budget(g)))
-			if errs[i] == nil {
-				t.log.Info("ready", "host", g.Host.Name, "seconds", g.Ready.Seconds())
-			}
-		}()
-	}
-	wg.Wait()
+	errs := inParallel(len(t.guests), func(i int) error {
+		g := t.guests[i]
+		if err := g.waitReady(ctx, max(t.opts.BootTimeout, t.budget(g))); err != nil {
+			return err
+		}
+		t.log.Info("ready", "host", g.Host.Name, "seconds", g.Ready.Seconds())
+		return nil
+	})
 	return errors.Join(errs...)
 }
 

@@ -11,7 +11,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"gitlab.tugraz.at/invenio/invenio-infra/internal/escape"
@@ -54,9 +53,9 @@ func (t *Test) firewallCheck() check {
 				problems = append(problems, fmt.Sprintf("%s (%d) open to the test client", p.What, p.Port))
 			}
 		}
+		nginx := errs[len(ports):] // two per web host: from the client, from the load balancer
 		for i, w := range t.webGuests() {
-			k := len(ports) + 2*i
-			problems = append(problems, t.nginxOnlyFromLB(w, errs[k], errs[k+1], out)...)
+			problems = append(problems, t.nginxOnlyFromLB(w, nginx[2*i], nginx[2*i+1], out)...)
 			problems = append(problems, t.portsOpenFrom(ctx, w, svc.addr(), ports, out)...)
 		}
 		if len(problems) > 0 {
@@ -130,17 +129,9 @@ type dial struct {
 // dialAll makes every connection attempt at once (dialFrom) and returns
 // their results in order.
 func (t *Test) dialAll(ctx context.Context, dials []dial) []error {
-	errs := make([]error, len(dials))
-	var wg sync.WaitGroup
-	for i, d := range dials {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = t.dialFrom(ctx, d.from, d.to, d.port)
-		}()
-	}
-	wg.Wait()
-	return errs
+	return inParallel(len(dials), func(i int) error {
+		return t.dialFrom(ctx, dials[i].from, dials[i].to, dials[i].port)
+	})
 }
 
 // dialFrom connects from a local address of the test's namespace to
