@@ -168,6 +168,9 @@ type bake struct {
 	base   Base
 	state  MirrorState
 	cached cachedBase
+	// debian are the Debian packages of the dependencies root: the role
+	// set's and, when it needs the application, the application's.
+	debian []string
 	// from is the root the bake copies: the dependencies root, or the
 	// base root when the role set has no Debian dependencies.
 	from string
@@ -307,8 +310,25 @@ func (b *bake) findPackages() error {
 		return err
 	}
 	b.repo = repo
-	b.app, err = findApp(b.o, repo)
-	return err
+	if b.app, err = findApp(b.o, repo); err != nil {
+		return err
+	}
+	b.debian = slices.Concat(b.rs.Debian, b.appDebian())
+	slices.Sort(b.debian)
+	b.debian = slices.Compact(b.debian)
+	return nil
+}
+
+// appDebian returns the Debian packages the application package depends
+// on, when the role set needs it: they go into the dependencies root with
+// the roles' own, so that a bake after a change of the application (a new
+// release, a new fixture) installs only the project's packages. (The
+// stand-in that replaces a missing application depends on nothing.)
+func (b *bake) appDebian() []string {
+	if !b.rs.NeedsApp || b.app.pkg == nil {
+		return nil
+	}
+	return debianNames(b.app.pkg.Depends, append(slices.Clone(b.rs.Ours), b.o.Site.Application.Package))
 }
 
 // DefaultName is an image's name: INSTANCE-HOST, or INSTANCE-ROLES.

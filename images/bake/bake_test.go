@@ -34,6 +34,31 @@ func TestDebianDepends(t *testing.T) {
 	assert.Equal(t, []string{"ceph-common", "logrotate", "nginx", "procps", "python3", "systemd"}, got)
 }
 
+// TestAppDebianInDependenciesRoot: the application's Debian dependencies
+// join the role set's in the dependencies root's package list, only for a
+// role set that needs the application, and never the project's packages.
+func TestAppDebianInDependenciesRoot(t *testing.T) {
+	s := site.Default()
+	prod, _ := s.Instance("prod")
+	app := &IndexPackage{Name: s.Application.Package, Depends: []string{
+		"python3 (>= 3.11)", "python3 (<< 3.12)", "python3-celery", "uwsgi-core | uwsgi", "invenio-common (>= 1)", "nginx",
+	}}
+	for _, roles := range [][]site.Role{{site.RoleWeb}, {site.RoleServices}} {
+		h, err := pickHost(prod, "", roles)
+		require.NoError(t, err)
+		b := &bake{o: Options{Site: s}, rs: ResolveRoles(s, prod, h), app: appSource{pkg: app}}
+		got := b.appDebian()
+		require.Equal(t, roles[0] == site.RoleWeb, b.rs.NeedsApp, "the web role needs the application")
+		if !b.rs.NeedsApp {
+			assert.Empty(t, got, "a role set without the application gets none of its dependencies")
+			continue
+		}
+		assert.Equal(t, []string{"nginx", "python3", "python3-celery", "uwsgi-core"}, got)
+		b.app = appSource{}
+		assert.Empty(t, b.appDebian(), "the stand-in depends on nothing")
+	}
+}
+
 func TestResolveRolesDefaultSite(t *testing.T) {
 	s := site.Default()
 	dev, ok := s.Instance("dev")

@@ -35,7 +35,7 @@ func depsKey(base cachedBase, packages []string) string {
 }
 
 // ensureDeps finds or builds the dependencies root of the role set: a copy
-// of the base root with the role set's Debian dependencies installed from
+// of the base root with the role set's (and its application's) Debian dependencies installed from
 // the base root's own signed package lists (the same archive state) and
 // the shared package cache. A bake after a change of the project's own
 // packages then installs only those; the Debian packages, their
@@ -45,11 +45,11 @@ func depsKey(base cachedBase, packages []string) string {
 // CacheDir/deps/<key> and go, as base roots do, when unused for two weeks.
 func (b *bake) ensureDeps(ctx context.Context) error {
 	b.from = b.cached.Root
-	if len(b.rs.Debian) == 0 {
+	if len(b.debian) == 0 {
 		return nil
 	}
 	dir := filepath.Join(b.o.CacheDir, "deps")
-	final := filepath.Join(dir, depsKey(b.cached, b.rs.Debian))
+	final := filepath.Join(dir, depsKey(b.cached, b.debian))
 	ready := func() bool { return readDeps(final) }
 	built := false
 	if ready() {
@@ -71,7 +71,7 @@ func (b *bake) ensureDeps(ctx context.Context) error {
 		}
 	}
 	b.from = filepath.Join(final, "root")
-	b.log.Info("dependencies root", "key", filepath.Base(final), "cached", !built, "packages", len(b.rs.Debian))
+	b.log.Info("dependencies root", "key", filepath.Base(final), "cached", !built, "packages", len(b.debian))
 	return nil
 }
 
@@ -91,13 +91,13 @@ func (b *bake) buildDeps(ctx context.Context, tmp string) error {
 	if err != nil {
 		return err
 	}
-	b.log.Info("installing the role set's Debian packages into a dependencies root", "packages", len(b.rs.Debian))
-	if out, err := l.installCached(ctx, b.rs.Debian, nil, b.debCache()); err != nil {
+	b.log.Info("installing the role set's Debian packages into a dependencies root", "packages", len(b.debian))
+	if out, err := l.installCached(ctx, b.debian, nil, b.debCache()); err != nil {
 		return b.installHint(err, out)
 	}
 	wasManual := strings.Fields(manual)
 	var auto []string
-	for _, p := range b.rs.Debian {
+	for _, p := range b.debian {
 		if !slices.Contains(wasManual, p) {
 			auto = append(auto, p)
 		}
@@ -117,7 +117,7 @@ func (b *bake) buildDeps(ctx context.Context, tmp string) error {
 		return err
 	}
 	return rootcache.WriteInfo(tmp, depsInfo{
-		Format: depsFormat, BaseKey: b.cached.Info.StaticKey, BaseRoot: b.cached.Root, Packages: b.rs.Debian,
+		Format: depsFormat, BaseKey: b.cached.Info.StaticKey, BaseRoot: b.cached.Root, Packages: b.debian,
 		Built: time.Now().UTC(), Seconds: time.Since(start).Seconds(),
 	})
 }
