@@ -14,7 +14,7 @@ import (
 
 // depsFormat is part of every dependencies root's key; bump it when the
 // way those roots are built changes.
-const depsFormat = "bake-deps/1"
+const depsFormat = "bake-deps/2"
 
 // depsInfo is written next to each cached dependencies root as info.json.
 type depsInfo struct {
@@ -109,6 +109,13 @@ func (b *bake) buildDeps(ctx context.Context, tmp string) error {
 	}
 	if err := os.RemoveAll(l.p(aptArchives)); err != nil {
 		return err
+	}
+	// apt's binary caches (74 MB): every bake's apt-get update makes them
+	// anew for its own sources, so copying them would be work for nothing.
+	for _, c := range aptBinaryCaches {
+		if err := os.Remove(l.p(c)); err != nil && !os.IsNotExist(err) {
+			return err
+		}
 	}
 	if err := os.MkdirAll(l.p(aptArchives+"/partial"), 0o755); err != nil {
 		return err

@@ -34,6 +34,10 @@ const (
 	searchSource = "/etc/apt/sources.list.d/invenio-search.sources"
 )
 
+// aptBinaryCaches are apt's binary caches of the package lists, which apt
+// makes again whenever its sources or lists differ from what they hold.
+var aptBinaryCaches = []string{"/var/cache/apt/pkgcache.bin", "/var/cache/apt/srcpkgcache.bin"}
+
 // policyRcDScript forbids every daemon start while packages are installed
 // (invoke-rc.d and deb-systemd-invoke ask it).
 const policyRcDScript = "#!/bin/sh\n# invenio-infra image bake: no daemon starts in the image's root.\nexit 101\n"
