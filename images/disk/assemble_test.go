@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
 
 	"gitlab.tugraz.at/invenio/invenio-infra/testing/need"
 )
@@ -69,6 +71,19 @@ func sha256File(t *testing.T, path string) string {
 
 // TestAssembleFakeRoot assembles a disk from a small tree twice and checks
 // its partition table, its file systems and that it is reproducible.
+// laterAccess sets the access time of every entry below root to at (as
+// reading the tree on another day would), keeping modification times.
+func laterAccess(t *testing.T, root string, at time.Time) {
+	t.Helper()
+	require.NoError(t, filepath.WalkDir(root, func(p string, _ fs.DirEntry, err error) error {
+		if err != nil || p == root {
+			return err
+		}
+		ts := []unix.Timespec{unix.NsecToTimespec(at.UnixNano()), {Nsec: unix.UTIME_OMIT}}
+		return unix.UtimesNanoAt(unix.AT_FDCWD, p, ts, unix.AT_SYMLINK_NOFOLLOW)
+	}))
+}
+
 func TestAssembleFakeRoot(t *testing.T) {
 	need.Tool(t, append(assembleTools, "debugfs", "dumpe2fs", "mdir")...)
 	root := fakeRoot(t)
@@ -87,6 +102,7 @@ func TestAssembleFakeRoot(t *testing.T) {
 	copyRoot := filepath.Join(t.TempDir(), "root")
 	cp, err := exec.Command("cp", "-a", root, copyRoot).CombinedOutput()
 	require.NoError(t, err, "%s", cp)
+	laterAccess(t, copyRoot, time.Now().Add(time.Hour))
 	o.Root, o.Raw, o.Qcow2 = copyRoot, filepath.Join(out, "b.raw"), filepath.Join(out, "b.qcow2")
 	_, err = Assemble(context.Background(), o)
 	require.NoError(t, err)

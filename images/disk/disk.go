@@ -26,10 +26,12 @@ package disk
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -240,25 +242,87 @@ func (a *assembly) makeRoot() error {
 	return a.clampTimes(img)
 }
 
-// clampTimes sets the inode times in root.ext4 as ClampScript says.
+// clampTimes sets the inode times in root.ext4 as ClampScript says, with
+// the inode numbers debugfs's ncheck finds for the tree's names.
 func (a *assembly) clampTimes(img string) error {
-	script, err := ClampScript(a.o.Root, a.o.Epoch)
+	entries, err := TreeEntries(a.o.Root, a.o.Epoch)
 	if err != nil {
 		return err
 	}
-	cmds := a.path("clamp.debugfs")
-	if err := os.WriteFile(cmds, []byte(script), 0o644); err != nil {
+	count, err := InodeCount(img)
+	if err != nil {
 		return err
 	}
-	name, args := unsynced("debugfs", "-w", "-f", cmds, img)
+	inodes, err := a.inodeNumbers(img, entries, count)
+	if err != nil {
+		return err
+	}
+	script, err := ClampScript(entries, inodes, a.o.Epoch)
+	if err != nil {
+		return err
+	}
+	_, err = a.debugfs(img, "clamp", script, true)
+	return err
+}
+
+// inodeNumbers names the inodes of root.ext4 with ncheck, range by range
+// from the first one mke2fs gives out, until every entry is named (mke2fs
+// -d hands out inodes from the lowest free one up, so the first range
+// usually holds them all) or the file system's inodeCount is reached.
+func (a *assembly) inodeNumbers(img string, entries []TreeEntry, inodeCount uint64) (map[string]uint64, error) {
+	const firstIno = 11
+	inodes := map[string]uint64{}
+	for lo, hi := uint64(firstIno), uint64(firstIno+len(entries)+256); lo <= inodeCount; lo, hi = hi+1, 2*hi {
+		out, err := a.debugfs(img, "ncheck", NcheckScript(lo, min(hi, inodeCount)), false)
+		if err != nil {
+			return nil, err
+		}
+		ParseNcheck(out, inodes)
+		if !slices.ContainsFunc(entries, func(e TreeEntry) bool { _, ok := inodes[e.Name]; return !ok && e.Name != "/" }) {
+			break
+		}
+	}
+	return inodes, nil
+}
+
+// InodeCount reads the number of inodes of the ext2/3/4 file system in
+// img: s_inodes_count, the superblock's first field (little-endian, 32
+// bits; the superblock starts 1024 bytes in).
+func InodeCount(img string) (uint64, error) {
+	f, err := os.Open(img)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	var sb [4]byte
+	if _, err := f.ReadAt(sb[:], 1024); err != nil {
+		return 0, fmt.Errorf("reading the superblock of %s: %w", img, err)
+	}
+	return uint64(binary.LittleEndian.Uint32(sb[:])), nil
+}
+
+// debugfs runs the commands in a script file (named after what) on img,
+// writing only when write is set, and returns the output, which is an
+// error when it has anything but debugfs's echo of the commands, ncheck's
+// header and its answers.
+func (a *assembly) debugfs(img, what, commands string, write bool) (string, error) {
+	cmds := a.path(what + ".debugfs")
+	if err := os.WriteFile(cmds, []byte(commands), 0o644); err != nil {
+		return "", err
+	}
+	args := []string{"-f", cmds, img}
+	if write {
+		args = append([]string{"-w"}, args...)
+	}
+	name, args := unsynced("debugfs", args...)
 	out, err := output(a.ctx, []string{fakeTime(a.o.Epoch)}, name, args...)
 	if err != nil {
-		return err
+		return "", err
 	}
 	if bad := debugfsProblems(out); len(bad) > 0 {
-		return fmt.Errorf("debugfs clamping inode times: %s", strings.Join(bad[:min(len(bad), 5)], "; "))
+		return "", fmt.Errorf("debugfs %s: %s", what, strings.Join(bad[:min(len(bad), 5)], "; "))
 	}
-	return nil
+	return out, nil
 }
 
 // makeESP makes esp.vfat holding GRUB's UEFI image as /EFI/BOOT/BOOTX64.EFI.

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -271,28 +272,58 @@ func TestCopyIntoKeepsHoles(t *testing.T) {
 
 func timeUnix(s int64) time.Time { return time.Unix(s, 0) }
 
-func TestClampScript(t *testing.T) {
+func TestTreeEntriesAndClampScript(t *testing.T) {
 	root := t.TempDir()
 	writeTestFile(t, filepath.Join(root, "d/new file"), "x")
 	writeTestFile(t, filepath.Join(root, "old"), "x")
+	require.NoError(t, os.Link(filepath.Join(root, "old"), filepath.Join(root, "old-link")))
 	epoch := timeUnix(1700000000)
 	require.NoError(t, os.Chtimes(filepath.Join(root, "old"), epoch.Add(-time.Hour), epoch.Add(-time.Hour)))
-	s, err := ClampScript(root, epoch)
+	require.NoError(t, os.Chtimes(root, epoch.Add(-time.Hour), epoch.Add(-time.Hour)))
+	entries, err := TreeEntries(root, epoch)
 	require.NoError(t, err)
-	assert.Contains(t, s, "sif \"/\" atime @1700000000\nsif \"/\" ctime @1700000000\n")
-	assert.Contains(t, s, "sif \"/d/new file\" ctime @1700000000\nsif \"/d/new file\" mtime @1700000000\n", "later mtimes are clamped")
-	assert.Contains(t, s, "sif \"/old\" ctime @1700000000\n")
-	assert.NotContains(t, s, "sif \"/old\" mtime", "earlier mtimes stay")
+	assert.Equal(t, []TreeEntry{
+		{Name: "/"}, {Name: "/d", Later: true}, {Name: "/d/new file", Later: true}, {Name: "/old"},
+	}, entries, "walk order, a hard link once, later mtimes marked")
 
-	writeTestFile(t, filepath.Join(root, `a"b\x2dc`), "x")
-	s, err = ClampScript(root, epoch)
+	inodes := map[string]uint64{"/d": 12, "/d/new file": 13, "/old": 14}
+	s, err := ClampScript(entries, inodes, epoch)
 	require.NoError(t, err)
-	assert.Contains(t, s, `sif "/a""b\x2dc" ctime @1700000000`, "quotes doubled, backslashes kept")
+	assert.Equal(t, "sif <2> atime @1700000000\nsif <2> ctime @1700000000\n"+
+		"sif <12> atime @1700000000\nsif <12> ctime @1700000000\nsif <12> mtime @1700000000\n"+
+		"sif <13> atime @1700000000\nsif <13> ctime @1700000000\nsif <13> mtime @1700000000\n"+
+		"sif <14> atime @1700000000\nsif <14> ctime @1700000000\n", s, "earlier mtimes stay")
+	delete(inodes, "/old")
+	_, err = ClampScript(entries, inodes, epoch)
+	assert.ErrorContains(t, err, "/old: not found in the file system")
+
 	writeTestFile(t, filepath.Join(root, "new\nline"), "x")
-	_, err = ClampScript(root, epoch)
+	_, err = TreeEntries(root, epoch)
 	assert.ErrorContains(t, err, "debugfs cannot take")
 
 	assert.Equal(t, []string{"sif: File not found by ext2_lookup"}, debugfsProblems("debugfs 1.47.0 (5-Feb-2023)\ndebugfs: sif \"/x\" atime @1\nsif: File not found by ext2_lookup\n"))
+	assert.Equal(t, []string{"7: Illegal inode number while reading inode 99"}, debugfsProblems("debugfs: ncheck 7 99\nInode\tPathname\n7\t//a b\n7: Illegal inode number while reading inode 99\n"))
+}
+
+// TestNcheck: ncheck commands in lines debugfs reads whole, every inode of
+// the range once; its answers parsed with top-level names' doubled slash
+// cleaned and names taken as they are.
+func TestNcheck(t *testing.T) {
+	s := NcheckScript(11, 20000)
+	var got []string
+	for _, l := range strings.Split(strings.TrimSuffix(s, "\n"), "\n") {
+		require.LessOrEqual(t, len(l), ncheckLine)
+		require.True(t, strings.HasPrefix(l, "ncheck "), l)
+		got = append(got, strings.Fields(strings.TrimPrefix(l, "ncheck "))...)
+	}
+	require.Len(t, got, 20000-11+1)
+	assert.Equal(t, "11", got[0])
+	assert.Equal(t, "20000", got[len(got)-1])
+	assert.Equal(t, "ncheck 5 6\n", NcheckScript(5, 6))
+
+	inodes := map[string]uint64{}
+	ParseNcheck("debugfs: ncheck 11 12 13\nInode\tPathname\n11\t//lost+found\n12\t/usr/a\tb \n13\t//x\n", inodes)
+	assert.Equal(t, map[string]uint64{"/lost+found": 11, "/usr/a\tb ": 12, "/x": 13}, inodes)
 }
 
 // TestUnsynced checks that the intermediate files' tools run under

@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -161,15 +163,21 @@ func allocated(fi fs.FileInfo) int64 {
 	return fi.Size()
 }
 
-// ClampScript returns debugfs commands that set the access and change times
-// of every entry under root, in the file system made from it, to epoch,
-// and its modification time too where that is later (as SOURCE_DATE_EPOCH
-// clamping does). mke2fs -d copies all three times from the tree, and the
-// change times of a freshly made tree differ from build to build, so
-// without this two builds from equal trees would differ.
-func ClampScript(root string, epoch time.Time) (string, error) {
-	var b strings.Builder
-	at := "@" + strconv.FormatInt(epoch.Unix(), 10)
+// TreeEntry is one inode of a root tree whose times the clamp sets: its
+// name in the file system made from the tree ("/" for the root directory;
+// of hard links, the first name) and whether its modification time is
+// later than the epoch.
+type TreeEntry struct {
+	Name  string
+	Later bool
+}
+
+// TreeEntries walks root and returns its inodes as TreeEntry values, in
+// walk order, each hard-linked inode once. Names debugfs cannot take
+// (with a newline) are an error.
+func TreeEntries(root string, epoch time.Time) ([]TreeEntry, error) {
+	var out []TreeEntry
+	seen := map[uint64]bool{}
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -178,27 +186,101 @@ func ClampScript(root string, epoch time.Time) (string, error) {
 		if err != nil {
 			return err
 		}
-		name := "/" + filepath.ToSlash(rel)
-		if rel == "." {
-			name = "/"
-		}
+		name := path.Clean("/" + filepath.ToSlash(rel))
 		if strings.Contains(name, "\n") {
 			return fmt.Errorf("%q: a name debugfs cannot take", name)
 		}
-		// debugfs's quoting: a doubled quote in quotes; backslashes as they are.
-		name = `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
-		fmt.Fprintf(&b, "sif %s atime %s\nsif %s ctime %s\n", name, at, name, at)
 		fi, err := d.Info()
 		if err != nil {
 			return err
 		}
-		if fi.ModTime().After(epoch) {
-			fmt.Fprintf(&b, "sif %s mtime %s\n", name, at)
+		if ino, nlink := inodeOf(fi); nlink > 1 && !d.IsDir() {
+			if seen[ino] {
+				return nil
+			}
+			seen[ino] = true
 		}
+		out = append(out, TreeEntry{Name: name, Later: fi.ModTime().After(epoch)})
 		return nil
 	})
-	return b.String(), err
+	return out, err
 }
+
+// rootInode is the inode number of an ext4 file system's root directory.
+const rootInode = 2
+
+// ncheckLine is the longest ncheck command NcheckScript writes: debugfs
+// reads its commands in lines of at most BUFSIZ (8192) bytes and splits
+// longer ones.
+const ncheckLine = 4000
+
+// NcheckScript returns debugfs ncheck commands that name the inodes
+// first through last, each line at most ncheckLine bytes long.
+func NcheckScript(first, last uint64) string {
+	var b, line strings.Builder
+	for ino := first; ino <= last; ino++ {
+		n := strconv.FormatUint(ino, 10)
+		if line.Len() > 0 && line.Len()+1+len(n) > ncheckLine {
+			b.WriteString(line.String() + "\n")
+			line.Reset()
+		}
+		if line.Len() == 0 {
+			line.WriteString("ncheck")
+		}
+		line.WriteString(" " + n)
+	}
+	if line.Len() > 0 {
+		b.WriteString(line.String() + "\n")
+	}
+	return b.String()
+}
+
+// ParseNcheck adds the names and inode numbers of ncheck's output
+// ("INODE<TAB>PATH" lines, top-level names with a doubled slash) to
+// inodes.
+func ParseNcheck(out string, inodes map[string]uint64) {
+	for _, l := range strings.Split(out, "\n") {
+		num, name, ok := strings.Cut(l, "\t")
+		if !ok {
+			continue
+		}
+		if ino, err := strconv.ParseUint(num, 10, 64); err == nil && strings.HasPrefix(name, "/") {
+			inodes[path.Clean(name)] = ino
+		}
+	}
+}
+
+// ClampScript returns debugfs commands that set, in the file system made
+// from the tree, the access and change times of every entry to epoch, and
+// its modification time too where that is later (as SOURCE_DATE_EPOCH
+// clamping does). mke2fs -d copies all three times from the tree, and the
+// change times of a freshly made tree differ from build to build, so
+// without this two builds from equal trees would differ. The commands name
+// inodes by number (inodes maps each entry's name to it; the root
+// directory's is rootInode): by path, debugfs would look up every name
+// from the root, which was nine tenths of its time.
+func ClampScript(entries []TreeEntry, inodes map[string]uint64, epoch time.Time) (string, error) {
+	var b strings.Builder
+	at := " @" + strconv.FormatInt(epoch.Unix(), 10) + "\n"
+	for _, e := range entries {
+		ino, ok := inodes[e.Name]
+		if e.Name == "/" {
+			ino, ok = rootInode, true
+		}
+		if !ok {
+			return "", fmt.Errorf("%s: not found in the file system", e.Name)
+		}
+		n := "sif <" + strconv.FormatUint(ino, 10) + "> "
+		b.WriteString(n + "atime" + at + n + "ctime" + at)
+		if e.Later {
+			b.WriteString(n + "mtime" + at)
+		}
+	}
+	return b.String(), nil
+}
+
+// ncheckLineRE matches ncheck's header and answers.
+var ncheckLineRE = regexp.MustCompile(`^(Inode\tPathname|[0-9]+\t/.*)$`)
 
 // debugfsProblems returns the lines of debugfs output that report a
 // problem (it exits 0 when a command of a script fails), leaving out its
@@ -206,7 +288,7 @@ func ClampScript(root string, epoch time.Time) (string, error) {
 func debugfsProblems(out string) []string {
 	var bad []string
 	for _, l := range strings.Split(out, "\n") {
-		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "debugfs ") && !strings.HasPrefix(l, "debugfs: ") {
+		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "debugfs ") && !strings.HasPrefix(l, "debugfs: ") && !ncheckLineRE.MatchString(l) {
 			bad = append(bad, l)
 		}
 	}
