@@ -34,6 +34,7 @@ echo "machineid=$(cat /etc/machine-id)"
 u=$(ss -Hlnu '( sport = :5355 or sport = :5353 )' | wc -l) t=$(ss -Hlnt 'sport = :5355' | wc -l)
 command -v ss >/dev/null || u=no-ss
 echo "linkresolvers=$u $t"
+echo "acceptra=$(cat /run/systemd/network/*.network | grep '^IPv6AcceptRA=' | sort -u | tr '\n' ' ')"
 `
 	if g.Has(site.RoleWeb) {
 		s += `echo "tlskey=$(stat -c '%a %U %G' ` + escape.Shell(t.site.TLS.Key) + `)"` + "\n"
@@ -58,8 +59,9 @@ func hostKeyFiles() string {
 
 // seedCheck checks what the host's seed did on first boot: its host name,
 // the secrets file (mode, owner and content), SSH host keys and a
-// machine-id made there, the TLS keys' modes, and that nothing listens for
-// link-local name queries (LLMNR, multicast DNS).
+// machine-id made there, the TLS keys' modes, that nothing listens for
+// link-local name queries (LLMNR, multicast DNS) and that the network
+// accepts no IPv6 router advertisements.
 func (t *Test) seedCheck(g *guest) check {
 	return func(ctx context.Context, out io.Writer) error {
 		raw, err := g.run(ctx, t.seedFacts(g))
@@ -76,6 +78,9 @@ func (t *Test) seedCheck(g *guest) check {
 			// Sockets on LLMNR's and multicast DNS's ports (UDP, TCP):
 			// the image turns both off in systemd-resolved.
 			"linkresolvers": "0 0",
+			// netplan's networkd file from the seed's network-config: no
+			// router advertisement configures the host.
+			"acceptra": "IPv6AcceptRA=no",
 		}
 		if g.Has(site.RoleWeb) {
 			want["tlskey"] = "600 root root"

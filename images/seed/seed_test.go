@@ -212,6 +212,7 @@ network:
         name: en*
       dhcp4: false
       dhcp6: false
+      accept-ra: false
       addresses:
         - 10.10.1.10/24
       routes:
