@@ -21,6 +21,12 @@ type check func(ctx context.Context, out io.Writer) error
 // the services host's reboot, the rolling upgrade when asked for, and the
 // failover (which powers a web host off, so it comes last).
 func (t *Test) checks(ctx context.Context) {
+	usersRead := map[*guest]*pending{}
+	for _, g := range t.guests {
+		if g.Has(site.RoleServices) {
+			usersRead[g] = g.background(ctx, rabbitUsers)
+		}
+	}
 	for _, g := range t.guests {
 		suite := t.in.Name + "/" + g.Host.Name
 		t.run(ctx, suite, "ready within budget", g, t.readyCheck(g))
@@ -36,7 +42,7 @@ func (t *Test) checks(ctx context.Context) {
 			t.run(ctx, suite, "postgresql: scram for the app role, from web hosts only", g, t.throughFirewall(g, 5432, t.postgresCheck(g)))
 			t.run(ctx, suite, "redis: refuses commands without auth", g, t.throughFirewall(g, 6379, t.redisCheck(g)))
 			t.run(ctx, suite, "redis sessions: refuses commands without auth, never evicts", g, t.sessionsRedisCheck(g))
-			t.run(ctx, suite, "rabbitmq: app user on its vhost, guest refused", g, t.throughFirewall(g, 5672, t.rabbitCheck(g)))
+			t.run(ctx, suite, "rabbitmq: app user on its vhost, guest refused", g, t.throughFirewall(g, 5672, t.rabbitCheck(g, usersRead[g])))
 			t.run(ctx, suite, "exim: refuses to relay for other hosts", g, t.throughFirewall(g, 25, t.eximRefusesCheck(g)))
 		}
 		if g.Has(site.RoleWeb) {

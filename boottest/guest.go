@@ -303,6 +303,34 @@ func (g *guest) run(ctx context.Context, cmd string) (string, error) {
 	return run(ctx, c, "sudo sh -c "+escape.Shell(cmd))
 }
 
+// pending is a guest command running in the background: a slow command
+// whose output a later check reads runs alongside the checks before it.
+type pending struct {
+	done chan struct{}
+	out  string
+	err  error
+}
+
+// background runs cmd on g in the background.
+func (g *guest) background(ctx context.Context, cmd string) *pending {
+	p := &pending{done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		p.out, p.err = g.run(ctx, cmd)
+	}()
+	return p
+}
+
+// wait returns the command's output once it has finished.
+func (p *pending) wait(ctx context.Context) (string, error) {
+	select {
+	case <-p.done:
+		return p.out, p.err
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+}
+
 // reboot reboots the guest and waits until it is back with a new boot ID
 // and settled; it returns the time from the reboot command to ready.
 func (g *guest) reboot(ctx context.Context, timeout time.Duration) (time.Duration, error) {

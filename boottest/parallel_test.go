@@ -1,6 +1,8 @@
 package boottest
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -28,4 +30,20 @@ func TestInParallel(t *testing.T) {
 	assert.EqualError(t, errs[1], "call 1")
 	assert.NoError(t, errs[2])
 	assert.EqualError(t, errs[3], "call 3")
+}
+
+// TestPendingWait: wait gives the background command's result once it has
+// finished, and gives up with the context.
+func TestPendingWait(t *testing.T) {
+	p := &pending{done: make(chan struct{})}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	_, err := p.wait(ctx)
+	require.ErrorIs(t, err, context.Canceled, "not finished: the context ends the wait")
+
+	p.out, p.err = "rabbit\n", errors.New("exit status 1")
+	close(p.done)
+	out, err := p.wait(t.Context())
+	assert.Equal(t, "rabbit\n", out)
+	assert.EqualError(t, err, "exit status 1")
 }

@@ -125,9 +125,15 @@ func (t *Test) redisSay(ctx context.Context, addr string, cmds ...string) ([]str
 	return out, nil
 }
 
-// rabbitCheck logs in as the app user on its vhost and as guest, and lists
-// the node's users: guest must not be among them.
-func (t *Test) rabbitCheck(g *guest) check {
+// rabbitUsers lists the RabbitMQ node's users, one a line.
+const rabbitUsers = "rabbitmqctl -s list_users | cut -f1"
+
+// rabbitCheck logs in as the app user on its vhost and as guest, and reads
+// the node's users (users, started when the host was ready: rabbitmqctl
+// boots an Erlang VM of its own, 7-8 s of the guest's CPU under TCG, which
+// then runs alongside the host's first checks): guest must not be among
+// them.
+func (t *Test) rabbitCheck(g *guest, users *pending) check {
 	return func(ctx context.Context, out io.Writer) error {
 		addr := netip.AddrPortFrom(g.addr(), 5672).String()
 		dial := amqp.Config{Dial: func(network, a string) (net.Conn, error) {
@@ -161,7 +167,7 @@ func (t *Test) rabbitCheck(g *guest) check {
 			return fmt.Errorf("guest was not refused for its credentials but: %w", err)
 		}
 		// Refused is not enough: the user must not exist at all.
-		users, err := g.run(ctx, "rabbitmqctl -s list_users | cut -f1")
+		users, err := users.wait(ctx)
 		if err != nil {
 			return fmt.Errorf("listing rabbitmq users: %w", err)
 		}
