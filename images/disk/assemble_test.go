@@ -85,7 +85,7 @@ func laterAccess(t *testing.T, root string, at time.Time) {
 }
 
 func TestAssembleFakeRoot(t *testing.T) {
-	need.Tool(t, append(assembleTools, "debugfs", "dumpe2fs", "mdir")...)
+	need.Tool(t, append(assembleTools, "debugfs", "dumpe2fs", "e2fsck", "mdir")...)
 	root := fakeRoot(t)
 	out := t.TempDir()
 	o := Options{
@@ -153,6 +153,8 @@ func TestAssembleFakeRoot(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, string(sb), "Filesystem UUID:          "+res.RootUUID)
 	assert.NotContains(t, string(sb), "metadata_csum_seed")
+	fsck, err := exec.Command("e2fsck", "-fn", rootFS).CombinedOutput()
+	assert.NoError(t, err, "the root file system, made in its partition, is clean:\n%s", fsck)
 	st, err := exec.Command("debugfs", "-R", "stat /usr/bin/hello", rootFS).Output()
 	require.NoError(t, err)
 	for _, f := range []string{"ctime", "atime", "mtime"} {

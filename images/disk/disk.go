@@ -32,6 +32,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -158,10 +159,11 @@ func Assemble(ctx context.Context, o Options) (*Result, error) {
 	}{
 		{"check root", a.checkRoot},
 		{"write boot files", a.writeBootFiles},
-		{"make root file system", a.makeRoot}, // with inode times clamped
+		{"lay out and partition the disk", a.layOut},
+		{"make root file system", a.makeRoot}, // in its partition, with inode times clamped
 		{"make EFI system partition", a.makeESP},
 		{"make BIOS core image", a.makeCore},
-		{"partition and fill the disk", a.makeDisk},
+		{"fill the disk", a.makeDisk},
 		{"convert to qcow2", a.convert},
 		{"move into place", a.moveIntoPlace},
 	} {
@@ -213,8 +215,9 @@ func writeBootFiles(root, uuid string, entries []BootEntry, cmdline []string) er
 	return writeFileIfChanged(filepath.Join(root, "boot/grub/grub.cfg"), []byte(cfg), 0o644)
 }
 
-// makeRoot makes root.ext4 from the root directory.
-func (a *assembly) makeRoot() error {
+// layOut sizes the root file system for the root directory, lays out
+// the disk and writes disk.raw, sparse, with its partition table.
+func (a *assembly) layOut() error {
 	u, err := MeasureRoot(a.o.Root)
 	if err != nil {
 		return err
@@ -225,31 +228,54 @@ func (a *assembly) makeRoot() error {
 		size = FitRootSize(u)
 	}
 	a.res.Layout = NewLayout(a.o.seed(), a.o.ESPSize, size)
-	size = a.res.Layout.Root().Size
+	l := a.res.Layout
+	raw := a.path("disk.raw")
+	if strings.Contains(raw, "?") {
+		// debugfs takes what follows a "?" as options.
+		return fmt.Errorf("%s: debugfs cannot open a path with a question mark", raw)
+	}
+	if err := sparse.Create(raw, l.Size, 0o644); err != nil {
+		return err
+	}
+	return run(a.ctx, nil, l.SfdiskScript(), "sfdisk", "--quiet", "--no-reread", "--no-tell-kernel", raw)
+}
+
+// makeRoot makes the root file system from the root directory right in
+// its partition of disk.raw (not in a file of its own that the disk would
+// then copy: a gigabyte written once instead of twice).
+func (a *assembly) makeRoot() error {
 	conf := a.path("mke2fs.conf")
 	if err := os.WriteFile(conf, []byte(mke2fsConfig), 0o644); err != nil {
 		return err
 	}
-	img := a.path("root.ext4")
-	if err := sparse.Create(img, size, 0o644); err != nil {
-		return err
-	}
-	args := Mke2fsArgs(a.o.Root, img, a.res.RootUUID, DeriveUUID(a.o.seed(), "root-hash"), size)
+	raw, root := a.path("disk.raw"), a.res.Layout.Root()
+	args := Mke2fsArgs(a.o.Root, raw, a.res.RootUUID, DeriveUUID(a.o.seed(), "root-hash"), root.Start, root.Size)
 	name, args := unsynced("mke2fs", args...)
 	if err := run(a.ctx, mke2fsEnv(conf, a.o.Epoch), "", name, args...); err != nil {
 		return err
 	}
-	return a.clampTimes(img)
+	return a.clampTimes(fsAt{raw, root.Start})
 }
 
-// clampTimes sets the inode times in root.ext4 as ClampScript says, with
-// the inode numbers debugfs's ncheck finds for the tree's names.
-func (a *assembly) clampTimes(img string) error {
+// fsAt is a file system inside a file: its file and byte offset.
+type fsAt struct {
+	file   string
+	offset int64
+}
+
+// device is how e2fsprogs' tools open it: FILE?offset=N.
+func (f fsAt) device() string {
+	return f.file + "?offset=" + strconv.FormatInt(f.offset, 10)
+}
+
+// clampTimes sets the inode times in the root file system as ClampScript
+// says, with the inode numbers debugfs's ncheck finds for the tree's names.
+func (a *assembly) clampTimes(img fsAt) error {
 	entries, err := TreeEntries(a.o.Root, a.o.Epoch)
 	if err != nil {
 		return err
 	}
-	count, err := InodeCount(img)
+	count, err := InodeCount(img.file, img.offset)
 	if err != nil {
 		return err
 	}
@@ -265,11 +291,11 @@ func (a *assembly) clampTimes(img string) error {
 	return err
 }
 
-// inodeNumbers names the inodes of root.ext4 with ncheck, range by range
+// inodeNumbers names the inodes of the root file system with ncheck, range by range
 // from the first one mke2fs gives out, until every entry is named (mke2fs
 // -d hands out inodes from the lowest free one up, so the first range
 // usually holds them all) or the file system's inodeCount is reached.
-func (a *assembly) inodeNumbers(img string, entries []TreeEntry, inodeCount uint64) (map[string]uint64, error) {
+func (a *assembly) inodeNumbers(img fsAt, entries []TreeEntry, inodeCount uint64) (map[string]uint64, error) {
 	const firstIno = 11
 	inodes := map[string]uint64{}
 	for lo, hi := uint64(firstIno), uint64(firstIno+len(entries)+256); lo <= inodeCount; lo, hi = hi+1, 2*hi {
@@ -285,17 +311,17 @@ func (a *assembly) inodeNumbers(img string, entries []TreeEntry, inodeCount uint
 	return inodes, nil
 }
 
-// InodeCount reads the number of inodes of the ext2/3/4 file system in
-// img: s_inodes_count, the superblock's first field (little-endian, 32
-// bits; the superblock starts 1024 bytes in).
-func InodeCount(img string) (uint64, error) {
+// InodeCount reads the number of inodes of the ext2/3/4 file system that
+// starts offset bytes into img: s_inodes_count, the superblock's first
+// field (little-endian, 32 bits; the superblock starts 1024 bytes in).
+func InodeCount(img string, offset int64) (uint64, error) {
 	f, err := os.Open(img)
 	if err != nil {
 		return 0, err
 	}
 	defer f.Close()
 	var sb [4]byte
-	if _, err := f.ReadAt(sb[:], 1024); err != nil {
+	if _, err := f.ReadAt(sb[:], offset+1024); err != nil {
 		return 0, fmt.Errorf("reading the superblock of %s: %w", img, err)
 	}
 	return uint64(binary.LittleEndian.Uint32(sb[:])), nil
@@ -305,12 +331,12 @@ func InodeCount(img string) (uint64, error) {
 // writing only when write is set, and returns the output, which is an
 // error when it has anything but debugfs's echo of the commands, ncheck's
 // header and its answers.
-func (a *assembly) debugfs(img, what, commands string, write bool) (string, error) {
+func (a *assembly) debugfs(img fsAt, what, commands string, write bool) (string, error) {
 	cmds := a.path(what + ".debugfs")
 	if err := os.WriteFile(cmds, []byte(commands), 0o644); err != nil {
 		return "", err
 	}
-	args := []string{"-f", cmds, img}
+	args := []string{"-f", cmds, img.device()}
 	if write {
 		args = append([]string{"-w"}, args...)
 	}
@@ -384,18 +410,10 @@ func (a *assembly) grubImage(platform, out string) error {
 	return run(a.ctx, nil, "", "grub-mkimage", GrubMkimageArgs(a.o.GrubDir, platform, early, out)...)
 }
 
-// makeDisk partitions disk.raw and writes boot sector, core.img and the
-// two file systems into it.
+// makeDisk writes the boot sector, core.img and the EFI system partition
+// into disk.raw.
 func (a *assembly) makeDisk() error {
-	l := a.res.Layout
-	raw := a.path("disk.raw")
-	if err := sparse.Create(raw, l.Size, 0o644); err != nil {
-		return err
-	}
-	if err := run(a.ctx, nil, l.SfdiskScript(), "sfdisk", "--quiet", "--no-reread", "--no-tell-kernel", raw); err != nil {
-		return err
-	}
-	f, err := os.OpenFile(raw, os.O_RDWR, 0)
+	f, err := os.OpenFile(a.path("disk.raw"), os.O_RDWR, 0)
 	if err != nil {
 		return err
 	}
@@ -406,7 +424,8 @@ func (a *assembly) makeDisk() error {
 	return err
 }
 
-// fill writes the boot code and the file systems into the partitioned disk.
+// fill writes the boot code and the EFI system partition into the
+// partitioned disk, which holds the root file system already, and syncs it.
 func (a *assembly) fill(f *os.File) error {
 	l := a.res.Layout
 	if err := a.writeBootSector(f); err != nil {
@@ -418,7 +437,6 @@ func (a *assembly) fill(f *os.File) error {
 	}{
 		{a.path("core.img"), l.BIOSBoot().Start},
 		{a.path("esp.vfat"), l.ESP().Start},
-		{a.path("root.ext4"), l.Root().Start},
 	} {
 		if _, err := copyInto(f, c.file, c.at); err != nil {
 			return err

@@ -209,7 +209,10 @@ func TestMke2fsArgs(t *testing.T) {
 		"-q", "-F", "-t", "ext4", "-b", "4096", "-I", "256", "-i", "16384", "-J", "size=64",
 		"-L", "root", "-U", "U", "-E", "hash_seed=H,lazy_itable_init=0",
 		"-d", "/r", "/w/root.ext4", "1048576k",
-	}, Mke2fsArgs("/r", "/w/root.ext4", "U", "H", 1<<30))
+	}, Mke2fsArgs("/r", "/w/root.ext4", "U", "H", 0, 1<<30))
+	assert.Contains(t, Mke2fsArgs("/r", "/w/disk.raw", "U", "H", 1<<20, 1<<30), "hash_seed=H,lazy_itable_init=0,offset=1048576",
+		"in a partition of the disk image")
+	assert.Equal(t, "/w/disk.raw?offset=1048576", fsAt{"/w/disk.raw", 1 << 20}.device())
 	assert.Equal(t, []string{"MKE2FS_CONFIG=/w/c", "E2FSPROGS_FAKE_TIME=1700000000"}, mke2fsEnv("/w/c", timeUnix(1700000000)))
 	assert.Equal(t, []string{"-F", "32", "-n", "ESP", "-i", "1234abcd", "--invariant", "/w/esp"}, MkfsVfatArgs("/w/esp", "ESP", "1234abcd"))
 }

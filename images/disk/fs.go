@@ -93,15 +93,19 @@ func FitRootSize(u Usage) int64 {
 }
 
 // Mke2fsArgs returns mke2fs's argv (without the command) that makes an
-// ext4 file system of size bytes in the file image, populated from rootDir,
-// with fixed UUID and directory hash seed.
-func Mke2fsArgs(rootDir, image, uuid, hashSeed string, size int64) []string {
+// ext4 file system of size bytes, offset bytes into the file image,
+// populated from rootDir, with fixed UUID and directory hash seed.
+func Mke2fsArgs(rootDir, image, uuid, hashSeed string, offset, size int64) []string {
+	ext := "hash_seed=" + hashSeed + ",lazy_itable_init=0"
+	if offset > 0 {
+		ext += ",offset=" + strconv.FormatInt(offset, 10)
+	}
 	return []string{
 		"-q", "-F", "-t", "ext4",
 		"-b", strconv.Itoa(blockSize), "-I", strconv.Itoa(inodeSize), "-i", strconv.Itoa(inodeRatio),
 		"-J", "size=" + strconv.Itoa(journalMiB),
 		"-L", "root", "-U", uuid,
-		"-E", "hash_seed=" + hashSeed + ",lazy_itable_init=0",
+		"-E", ext,
 		"-d", rootDir,
 		image, strconv.FormatInt(size/1024, 10) + "k",
 	}
