@@ -21,11 +21,11 @@ func run(ctx context.Context, env []string, stdin string, name string, args ...s
 
 // unsynced returns the command line that runs name with args under
 // eatmydata when the host has it (Debian's eatmydata package), else as it
-// is. The assembly's intermediate files (the root file system, which mke2fs
-// and debugfs each fsync when they close it) need no durability: they are
-// copied into the disk image, which is synced once, and a failed run
-// leaves only its work directory. Skipping those syncs saved about five
-// seconds of a dev image's bake on a cloud VM's disk.
+// is. The root file system, which mke2fs and debugfs each fsync when they
+// close it, needs no durability of its own: it lies in the work
+// directory's disk image, which is synced once when it is full, and a
+// failed run leaves only that directory. Skipping those syncs saved about
+// five seconds of a dev image's bake on a cloud VM's disk.
 func unsynced(name string, args ...string) (string, []string) {
 	if p, err := exec.LookPath("eatmydata"); err == nil {
 		return p, append([]string{name}, args...)
