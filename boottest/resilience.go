@@ -55,8 +55,13 @@ func (t *Test) rebootCheck() check {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "%s: rabbitmq-server.service stopped cleanly in %.1fs during the reboot\n", svc.Host.Name, stop.Seconds())
-		t.figure("%s reboot: rabbitmq-server stopped cleanly in %.1fs", svc.Host.Name, stop.Seconds())
+		fmt.Fprintf(out, "%s: rabbitmq-server.service stopped cleanly in %.1fs during the reboot\n", svc.Host.Name, stop.took.Seconds())
+		left := ""
+		if n := len(stop.leftovers); n > 0 {
+			fmt.Fprintf(out, "after the node's clean exit, systemd killed what was left in the unit's control group:\n%s\n", strings.Join(stop.leftovers, "\n"))
+			left = fmt.Sprintf(" (%d leftover process(es) killed after it)", n)
+		}
+		t.figure("%s reboot: rabbitmq-server stopped cleanly in %.1fs%s", svc.Host.Name, stop.took.Seconds(), left)
 		err = poll(ctx, recoveryTimeout, 2*time.Second, func() error {
 			if err := t.writeRecord(ctx, io.Discard); err != nil {
 				return err
