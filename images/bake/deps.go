@@ -35,8 +35,8 @@ func depsKey(base cachedBase, packages []string) string {
 }
 
 // ensureDeps finds or builds the dependencies root of the role set: a copy
-// of the base root with the role set's (and its application's) Debian dependencies installed from
-// the base root's own signed package lists (the same archive state) and
+// of the base root with the role set's (and its application's) Debian
+// dependencies installed from the base root's own signed package lists (the same archive state) and
 // the shared package cache. A bake after a change of the project's own
 // packages then installs only those; the Debian packages, their
 // maintainer scripts and triggers ran once, when the root was built. The

@@ -135,6 +135,8 @@ type assembly struct {
 	o   Options
 	tmp string
 	res *Result
+	// entries are the root directory's inodes, from layOut's scan.
+	entries []TreeEntry
 }
 
 // Assemble builds the image that o describes and writes it to o.Raw (and
@@ -215,14 +217,15 @@ func writeBootFiles(root, uuid string, entries []BootEntry, cmdline []string) er
 	return writeFileIfChanged(filepath.Join(root, "boot/grub/grub.cfg"), []byte(cfg), 0o644)
 }
 
-// layOut sizes the root file system for the root directory, lays out
-// the disk and writes disk.raw, sparse, with its partition table.
+// layOut scans the root directory (its entries are what clampTimes
+// clamps), sizes the root file system for it, lays out the disk and writes
+// disk.raw, sparse, with its partition table.
 func (a *assembly) layOut() error {
-	u, err := MeasureRoot(a.o.Root)
+	u, entries, err := ScanRoot(a.o.Root, a.o.Epoch)
 	if err != nil {
 		return err
 	}
-	a.res.Usage = u
+	a.res.Usage, a.entries = u, entries
 	size := a.o.RootSize
 	if size == 0 {
 		size = FitRootSize(u)
@@ -271,19 +274,15 @@ func (f fsAt) device() string {
 // clampTimes sets the inode times in the root file system as ClampScript
 // says, with the inode numbers debugfs's ncheck finds for the tree's names.
 func (a *assembly) clampTimes(img fsAt) error {
-	entries, err := TreeEntries(a.o.Root, a.o.Epoch)
-	if err != nil {
-		return err
-	}
 	count, err := InodeCount(img.file, img.offset)
 	if err != nil {
 		return err
 	}
-	inodes, err := a.inodeNumbers(img, entries, count)
+	inodes, err := a.inodeNumbers(img, a.entries, count)
 	if err != nil {
 		return err
 	}
-	script, err := ClampScript(entries, inodes, a.o.Epoch)
+	script, err := ClampScript(a.entries, inodes, a.o.Epoch)
 	if err != nil {
 		return err
 	}

@@ -192,13 +192,13 @@ func TestFitRootSize(t *testing.T) {
 	assert.GreaterOrEqual(t, s/inodeRatio, int64(125000))
 }
 
-func TestMeasureRoot(t *testing.T) {
+func TestScanRootUsage(t *testing.T) {
 	root := t.TempDir()
 	writeTestFile(t, filepath.Join(root, "a"), "x")
 	writeTestFile(t, filepath.Join(root, "d/b"), string(make([]byte, 5000)))
 	require.NoError(t, os.Link(filepath.Join(root, "a"), filepath.Join(root, "hard")))
 	require.NoError(t, os.Symlink("a", filepath.Join(root, "short")))
-	u, err := MeasureRoot(root)
+	u, _, err := ScanRoot(root, timeUnix(1700000000))
 	require.NoError(t, err)
 	assert.Equal(t, int64(5), u.Inodes, "root, d, a (once), b, short")
 	assert.Equal(t, int64(2*4096+4096+2*4096), u.Bytes, "two dirs, a, b in two blocks")
@@ -275,7 +275,7 @@ func TestCopyIntoKeepsHoles(t *testing.T) {
 
 func timeUnix(s int64) time.Time { return time.Unix(s, 0) }
 
-func TestTreeEntriesAndClampScript(t *testing.T) {
+func TestScanRootEntriesAndClampScript(t *testing.T) {
 	root := t.TempDir()
 	writeTestFile(t, filepath.Join(root, "d/new file"), "x")
 	writeTestFile(t, filepath.Join(root, "old"), "x")
@@ -283,7 +283,7 @@ func TestTreeEntriesAndClampScript(t *testing.T) {
 	epoch := timeUnix(1700000000)
 	require.NoError(t, os.Chtimes(filepath.Join(root, "old"), epoch.Add(-time.Hour), epoch.Add(-time.Hour)))
 	require.NoError(t, os.Chtimes(root, epoch.Add(-time.Hour), epoch.Add(-time.Hour)))
-	entries, err := TreeEntries(root, epoch)
+	_, entries, err := ScanRoot(root, epoch)
 	require.NoError(t, err)
 	assert.Equal(t, []TreeEntry{
 		{Name: "/"}, {Name: "/d", Later: true}, {Name: "/d/new file", Later: true}, {Name: "/old"},
@@ -301,7 +301,7 @@ func TestTreeEntriesAndClampScript(t *testing.T) {
 	assert.ErrorContains(t, err, "/old: not found in the file system")
 
 	writeTestFile(t, filepath.Join(root, "new\nline"), "x")
-	_, err = TreeEntries(root, epoch)
+	_, _, err = ScanRoot(root, epoch)
 	assert.ErrorContains(t, err, "debugfs cannot take")
 
 	assert.Equal(t, []string{"sif: File not found by ext2_lookup"}, debugfsProblems("debugfs 1.47.0 (5-Feb-2023)\ndebugfs: sif \"/x\" atime @1\nsif: File not found by ext2_lookup\n"))

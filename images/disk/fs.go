@@ -49,13 +49,24 @@ type Usage struct {
 	Inodes int64
 }
 
-// MeasureRoot walks root and returns its Usage. Hard links count once.
-func MeasureRoot(root string) (Usage, error) {
+// ScanRoot walks root once and returns its Usage and its inodes as
+// TreeEntry values, in walk order; hard links count once. Names debugfs
+// cannot take (with a newline) are an error.
+func ScanRoot(root string, epoch time.Time) (Usage, []TreeEntry, error) {
 	var u Usage
+	var entries []TreeEntry
 	seen := map[uint64]bool{}
-	err := filepath.WalkDir(root, func(_ string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
+		}
+		rel, err := filepath.Rel(root, p)
+		if err != nil {
+			return err
+		}
+		name := path.Clean("/" + filepath.ToSlash(rel))
+		if strings.Contains(name, "\n") {
+			return fmt.Errorf("%q: a name debugfs cannot take", name)
 		}
 		fi, err := d.Info()
 		if err != nil {
@@ -74,9 +85,10 @@ func MeasureRoot(root string) (Usage, error) {
 		case fi.IsDir(), fi.Mode()&fs.ModeSymlink != 0 && fi.Size() >= 60:
 			u.Bytes += blockSize
 		}
+		entries = append(entries, TreeEntry{Name: name, Later: fi.ModTime().After(epoch)})
 		return nil
 	})
-	return u, err
+	return u, entries, err
 }
 
 // FitRootSize returns a root file system size for u: the content plus 10 %
@@ -174,40 +186,6 @@ func allocated(fi fs.FileInfo) int64 {
 type TreeEntry struct {
 	Name  string
 	Later bool
-}
-
-// TreeEntries walks root and returns its inodes as TreeEntry values, in
-// walk order, each hard-linked inode once. Names debugfs cannot take
-// (with a newline) are an error.
-func TreeEntries(root string, epoch time.Time) ([]TreeEntry, error) {
-	var out []TreeEntry
-	seen := map[uint64]bool{}
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(root, p)
-		if err != nil {
-			return err
-		}
-		name := path.Clean("/" + filepath.ToSlash(rel))
-		if strings.Contains(name, "\n") {
-			return fmt.Errorf("%q: a name debugfs cannot take", name)
-		}
-		fi, err := d.Info()
-		if err != nil {
-			return err
-		}
-		if ino, nlink := inodeOf(fi); nlink > 1 && !d.IsDir() {
-			if seen[ino] {
-				return nil
-			}
-			seen[ino] = true
-		}
-		out = append(out, TreeEntry{Name: name, Later: fi.ModTime().After(epoch)})
-		return nil
-	})
-	return out, err
 }
 
 // rootInode is the inode number of an ext4 file system's root directory.
